@@ -1,0 +1,179 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+  registerDecorator,
+  ValidationOptions,
+} from 'class-validator';
+import { Type } from 'class-transformer';
+import { UsageError } from '../cli/cli-errors';
+import { redactPasswords } from '../cli/redact.util';
+
+/** The connection a command will use, in a form that can be printed (no password). */
+export interface DatabaseTarget {
+  kind: 'url' | 'pg-env' | 'embedded';
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** `host:port/database (user)`: what commands print before they touch anything. */
+  label: string;
+}
+
+export interface ExternalDatabaseConfig extends DatabaseTarget {
+  kind: 'url' | 'pg-env';
+  /** Only for the driver; never printed. */
+  password?: string;
+  url?: string;
+  connectTimeoutSeconds: number;
+}
+
+export interface EmbeddedDatabaseConfig {
+  kind: 'embedded';
+  dataDir?: string;
+  connectTimeoutSeconds: number;
+}
+
+export type DatabaseConfig = ExternalDatabaseConfig | EmbeddedDatabaseConfig;
+
+function IsPostgresUrl(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isPostgresUrl',
+      target: target.constructor,
+      propertyName,
+      options: { message: 'must be a postgres:// or postgresql:// URL with a host', ...options },
+      validator: {
+        validate(value: unknown) {
+          if (typeof value !== 'string') return false;
+          try {
+            const url = new URL(value);
+            return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+}
+
+/** The environment variables that configure the database, validated at start-up. */
+export class DatabaseEnvironment {
+  @IsOptional()
+  @IsPostgresUrl()
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  PGHOST?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a port number between 1 and 65535' })
+  @Min(1, { message: 'must be a port number between 1 and 65535' })
+  @Max(65535, { message: 'must be a port number between 1 and 65535' })
+  PGPORT?: number;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  PGUSER?: string;
+
+  @IsOptional()
+  @IsString()
+  PGPASSWORD?: string;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  PGDATABASE?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number of seconds between 1 and 600' })
+  @Min(1, { message: 'must be a whole number of seconds between 1 and 600' })
+  @Max(600, { message: 'must be a whole number of seconds between 1 and 600' })
+  PGCONNECT_TIMEOUT?: number;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  EMBEDDED_POSTGRES_DIR?: string;
+
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+}
+
+const PG_ENV_KEYS = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+/** Empty variables count as unset, as in libpq. */
+function pickSet(env: NodeJS.ProcessEnv): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const key of ['DATABASE_URL', ...PG_ENV_KEYS, 'PGCONNECT_TIMEOUT', 'EMBEDDED_POSTGRES_DIR', 'NODE_ENV']) {
+    const value = env[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  return picked;
+}
+
+function describeProblem(error: ValidationError, raw: Record<string, string>): string {
+  const value = redactPasswords(JSON.stringify(raw[error.property] ?? null));
+  const messages = Object.values(error.constraints ?? {}).map((m) => m.replace(/^\S+ /, ''));
+  return `Invalid configuration: ${error.property} ${messages[0] ?? 'is invalid'} (got ${value})`;
+}
+
+export function labelOf(target: Pick<DatabaseTarget, 'host' | 'port' | 'database' | 'user'>): string {
+  return `${target.host}:${target.port}/${target.database} (user ${target.user})`;
+}
+
+/**
+ * Resolves where commands connect: DATABASE_URL, else the PG* variables, else (outside production) an embedded
+ * PostgreSQL. Every problem becomes one line of a UsageError (exit 2); passwords never appear in messages.
+ */
+export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
+  const raw = pickSet(env);
+  const parsed = plainToInstance(DatabaseEnvironment, raw);
+  const errors = validateSync(parsed, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    throw new UsageError(errors.map((e) => describeProblem(e, raw)).join('\n'));
+  }
+  const connectTimeoutSeconds = parsed.PGCONNECT_TIMEOUT ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
+
+  if (parsed.DATABASE_URL) {
+    const url = new URL(parsed.DATABASE_URL);
+    const target = {
+      host: decodeURIComponent(url.hostname),
+      port: url.port ? Number(url.port) : 5432,
+      database: decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres',
+      user: decodeURIComponent(url.username) || parsed.PGUSER || 'postgres',
+    };
+    return { kind: 'url', ...target, label: labelOf(target), url: parsed.DATABASE_URL, connectTimeoutSeconds };
+  }
+
+  if (PG_ENV_KEYS.some((key) => raw[key] !== undefined)) {
+    const user = parsed.PGUSER ?? 'postgres';
+    const target = {
+      host: parsed.PGHOST ?? 'localhost',
+      port: parsed.PGPORT ?? 5432,
+      database: parsed.PGDATABASE ?? user,
+      user,
+    };
+    return { kind: 'pg-env', ...target, label: labelOf(target), password: parsed.PGPASSWORD, connectTimeoutSeconds };
+  }
+
+  if (parsed.NODE_ENV === 'production') {
+    throw new UsageError(
+      'No database configured: set DATABASE_URL (or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE); the embedded PostgreSQL is not used when NODE_ENV=production',
+    );
+  }
+  return { kind: 'embedded', dataDir: parsed.EMBEDDED_POSTGRES_DIR, connectTimeoutSeconds };
+}

@@ -1,0 +1,47 @@
+import type { DataSourceOptions } from 'typeorm';
+import { Assessment } from '../entities/assessment.entity';
+import { User } from '../entities/user.entity';
+import { MIGRATIONS } from '../migrations';
+
+export const ENTITIES = [User, Assessment];
+
+/** What every DataSource of the app shares. Schema changes go through migrations only: never synchronize. */
+export const BASE_DATA_SOURCE_OPTIONS = {
+  type: 'postgres',
+  entities: ENTITIES,
+  migrations: MIGRATIONS,
+  migrationsTableName: 'typeorm_migrations',
+  synchronize: false,
+  migrationsRun: false,
+  logging: ['error'],
+} as const satisfies DataSourceOptions;
+
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password?: string;
+  url?: string;
+  connectTimeoutSeconds: number;
+}
+
+/** Driver settings for one resolved connection (embedded or external). */
+export function connectionOptions(settings: ConnectionSettings): Partial<DataSourceOptions> {
+  const common = {
+    applicationName: 'equipment-migration',
+    connectTimeoutMS: settings.connectTimeoutSeconds * 1000,
+    // One command uses one connection for its transaction and at most one more for pre-flight checks.
+    poolSize: 2,
+  };
+  if (settings.url) return { ...common, url: settings.url };
+  return {
+    ...common,
+    host: settings.host,
+    port: settings.port,
+    username: settings.user,
+    password: settings.password,
+    database: settings.database,
+  };
+}
+

@@ -1,0 +1,124 @@
+import { Inject } from '@nestjs/common';
+import { Command, Option } from 'nest-commander';
+import { BaseCommand } from '../cli/base.command';
+import { NPM_HINT } from '../cli/cli-error-handler';
+import { UsageError } from '../cli/cli-errors';
+import { CliOutput } from '../cli/cli-output.service';
+import { parseInteger, parsePath } from '../cli/option-parsers';
+import { PROCESS_ENV } from '../cli/process-env';
+import {
+  DEFAULT_BATCH_SIZE,
+  EquipmentMigrationOptions,
+  EquipmentMigrationService,
+  MAX_BATCH_SIZE,
+} from './equipment-migration.service';
+
+export interface MigrateEquipmentCommandOptions {
+  dryRun?: boolean;
+  saveReport?: string;
+  batchSize?: number;
+  maxErrors?: number;
+  progress?: boolean;
+  waitForLock?: number;
+  lockTimeout?: number;
+  statementTimeout?: number;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  completed: committed, or rolled back because of --dry-run (also when some rows were errors)
+  1  failed, or aborted by --max-errors: rolled back, nothing was changed
+  2  bad option, configuration, database unreachable, schema missing or report path unwritable: nothing was done
+  3  another migration run holds the lock: nothing was changed`;
+
+/** Options npm takes for itself when they are given without `--` (npm run cli migrate-equipment --save-report x). */
+const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock', 'lock_timeout', 'statement_timeout', 'progress'];
+
+@Command({
+  name: 'migrate-equipment',
+  description: 'Convert legacy multiple-selection equipment answers to the single-selection format',
+})
+export class EquipmentMigrationCommand extends BaseCommand {
+  constructor(
+    private readonly migration: EquipmentMigrationService,
+    private readonly output: CliOutput,
+    @Inject(PROCESS_ENV) private readonly env: NodeJS.ProcessEnv,
+  ) {
+    super();
+  }
+
+  override setCommand(command: Parameters<BaseCommand['setCommand']>[0]): this {
+    command.addHelpText('after', EXIT_CODES_HELP);
+    return super.setCommand(command);
+  }
+
+  async run(_parameters: string[], options: MigrateEquipmentCommandOptions): Promise<void> {
+    await this.migration.run(this.resolve(options));
+  }
+
+  /** Applies defaults, and catches options that npm swallowed because they were not passed after `--`. */
+  private resolve(options: MigrateEquipmentCommandOptions): EquipmentMigrationOptions {
+    const swallowed = NPM_SWALLOWED.filter((name) => this.env[`npm_config_${name}`] !== undefined);
+    if (swallowed.length > 0) {
+      throw new UsageError(
+        `npm took --${swallowed[0].replace(/_/g, '-')} as its own option, so the command never saw it. ${NPM_HINT}`,
+      );
+    }
+    let dryRun = options.dryRun === true;
+    if (!dryRun && this.env.npm_config_dry_run === 'true') {
+      // `npm run cli migrate-equipment --dry-run` (no `--`): npm ate the flag. Honour what the operator meant.
+      dryRun = true;
+      this.output.note(`Warning: npm took --dry-run as its own option; running as a dry run anyway. ${NPM_HINT}`);
+    }
+    return {
+      dryRun,
+      reportPath: options.saveReport,
+      batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      maxErrors: options.maxErrors,
+      progress: options.progress !== false,
+      waitForLockSeconds: options.waitForLock ?? 0,
+      lockTimeoutSeconds: options.lockTimeout ?? 10,
+      statementTimeoutSeconds: options.statementTimeout,
+    };
+  }
+
+  @Option({ flags: '--dry-run', description: 'preview the migration: do all the work, then roll back (nothing is saved)' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--save-report <file>', description: 'write the detailed JSON report to <file> (its folder must exist)' })
+  parseSaveReport(value: string): string {
+    return parsePath(value, '--save-report');
+  }
+
+  @Option({ flags: '--batch-size <rows>', description: `rows read and written per page (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})` })
+  parseBatchSize(value: string): number {
+    return parseInteger(value, '--batch-size', 1, MAX_BATCH_SIZE);
+  }
+
+  @Option({ flags: '--max-errors <rows>', description: 'abort and roll back when more than <rows> rows are errors' })
+  parseMaxErrors(value: string): number {
+    return parseInteger(value, '--max-errors', 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  @Option({ flags: '--no-progress', description: 'no progress bar or progress lines on stderr' })
+  parseNoProgress(): boolean {
+    return false;
+  }
+
+  @Option({ flags: '--wait-for-lock <seconds>', description: 'wait up to <seconds> for another run to finish (default 0)' })
+  parseWaitForLock(value: string): number {
+    return parseInteger(value, '--wait-for-lock', 0, 86_400);
+  }
+
+  @Option({ flags: '--lock-timeout <seconds>', description: 'give up when a row lock is held longer than this (default 10; 0: wait forever)' })
+  parseLockTimeout(value: string): number {
+    return parseInteger(value, '--lock-timeout', 0, 86_400);
+  }
+
+  @Option({ flags: '--statement-timeout <seconds>', description: 'give up when one statement runs longer than this (default: no limit)' })
+  parseStatementTimeout(value: string): number {
+    return parseInteger(value, '--statement-timeout', 1, 86_400);
+  }
+}
