@@ -2,7 +2,10 @@ import type { CommandFactoryRunOptions } from 'nest-commander/src/command-factor
 import { createCliErrorHandler } from './cli-error-handler';
 
 /** nest-commander options shared by the real CLI (src/main.ts) and the tests' CommandTestFactory. */
-export function cliRunOptions(setExitCode: (code: number) => void, writeError = (line: string) => void process.stderr.write(`${line}\n`)) {
+export function cliRunOptions(
+  setExitCode: (code: number) => void,
+  writeError: (line: string) => void = (line) => void process.stderr.write(`${line}\n`),
+) {
   const handle = createCliErrorHandler(setExitCode, writeError);
   return {
     cliName: 'npm run cli --',
@@ -10,5 +13,7 @@ export function cliRunOptions(setExitCode: (code: number) => void, writeError = 
       throw error; // routed to serviceErrorHandler, which owns exit codes
     },
     serviceErrorHandler: handle,
+    // commander's own messages (unknown option, help) go to the same place as ours.
+    outputConfiguration: { writeErr: (text: string) => writeError(text.replace(/\n$/, '')) },
   } satisfies Partial<CommandFactoryRunOptions>;
 }

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CommandTestFactory } from 'nest-commander-testing';
+import { AppModule } from '../../src/app.module';
+import { CliOutput } from '../../src/cli/cli-output.service';
+import { cliRunOptions } from '../../src/cli/cli-options';
+import { PROCESS_ENV } from '../../src/cli/process-env';
+
+export const PROJECT_ROOT = join(__dirname, '..', '..');
+
+export interface CommandResult {
+  exitCode: number;
+  /** stdout lines (the contract lines). */
+  stdout: string[];
+  /** stderr lines (notes, warnings, errors). */
+  stderr: string[];
+}
+
+/** Records what a command writes, instead of the terminal. */
+export class RecordingOutput extends CliOutput {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly progress: string[] = [];
+
+  override line(text = ''): void {
+    this.stdout.push(text);
+  }
+
+  override note(text: string): void {
+    this.stderr.push(text);
+  }
+
+  override get progressStream(): NodeJS.WriteStream {
+    const progress = this.progress;
+    return { isTTY: false, write: (chunk: string) => progress.push(String(chunk).replace(/\n$/, '')) } as unknown as NodeJS.WriteStream;
+  }
+}
+
+/**
+ * Runs a command in-process through the Nest testing module (nest-commander's CommandTestFactory), with the same
+ * error handling as the real CLI, against the given environment (usually a TestDatabase's env).
+ */
+export async function runCommand(args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  const output = new RecordingOutput();
+  let exitCode = 0;
+  const options = cliRunOptions(
+    (code) => {
+      exitCode = code;
+    },
+    (line) => output.stderr.push(line),
+  );
+  const moduleRef = await CommandTestFactory.createTestingCommand({ imports: [AppModule] }, options)
+    .overrideProvider(CliOutput)
+    .useValue(output)
+    .overrideProvider(PROCESS_ENV)
+    .useValue(env)
+    .compile();
+  moduleRef.useLogger(false);
+  await CommandTestFactory.run(moduleRef, args);
+  return { exitCode, stdout: output.stdout, stderr: output.stderr };
+}
+
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI entry (`node bin/cli.js …`, or `npm run cli …` with `viaNpm`) as a child process. */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { viaNpm?: boolean; timeoutMs?: number } = {},
+): Promise<ProcessResult> {
+  const baseEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
+  const [command, argv] = options.viaNpm
+    ? ['npm', ['run', '--silent', 'cli', ...args]]
+    : [process.execPath, [join(PROJECT_ROOT, 'bin', 'cli.js'), ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd: PROJECT_ROOT, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI did not exit within ${options.timeoutMs ?? 30000} ms: ${args.join(' ')}\n${stdout}\n${stderr}`));
+    }, options.timeoutMs ?? 30000);
+    child.on('error', reject);
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode, signal, stdout, stderr });
+    });
+  });
+}
