@@ -1,3 +1,5 @@
+import 'reflect-metadata'; // class-transformer's @Type reads design-time metadata
+import { userInfo } from 'node:os';
 import { plainToInstance } from 'class-transformer';
 import {
   IsInt,
@@ -54,6 +56,8 @@ function IsPostgresUrl(options?: ValidationOptions) {
           if (typeof value !== 'string') return false;
           try {
             const url = new URL(value);
+            // Percent-escapes must decode (they are decoded below); a bad one is a configuration error, not a crash.
+            [url.username, url.password, url.pathname, url.hostname].forEach((part) => decodeURIComponent(part));
             return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
           } catch {
             return false;
@@ -127,8 +131,17 @@ function pickSet(env: NodeJS.ProcessEnv): Record<string, string> {
 
 function describeProblem(error: ValidationError, raw: Record<string, string>): string {
   const value = redactPasswords(JSON.stringify(raw[error.property] ?? null));
-  const messages = Object.values(error.constraints ?? {}).map((m) => m.replace(/^\S+ /, ''));
-  return `Invalid configuration: ${error.property} ${messages[0] ?? 'is invalid'} (got ${value})`;
+  // class-validator's own messages start with the property name; ours do not.
+  const message = Object.values(error.constraints ?? {})[0]?.replace(new RegExp(`^${error.property} `), '') ?? 'is invalid';
+  return `Invalid configuration: ${error.property} ${message} (got ${value})`;
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'postgres';
+  }
 }
 
 export function labelOf(target: Pick<DatabaseTarget, 'host' | 'port' | 'database' | 'user'>): string {
@@ -150,17 +163,18 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
 
   if (parsed.DATABASE_URL) {
     const url = new URL(parsed.DATABASE_URL);
-    const target = {
-      host: decodeURIComponent(url.hostname),
-      port: url.port ? Number(url.port) : 5432,
-      database: decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres',
-      user: decodeURIComponent(url.username) || parsed.PGUSER || 'postgres',
-    };
-    return { kind: 'url', ...target, label: labelOf(target), url: parsed.DATABASE_URL, connectTimeoutSeconds };
+    // Fill what the URL leaves out as libpq would (PGUSER or the OS user; PGDATABASE or the user), and write it into
+    // the URL the driver gets, so the printed target is exactly the one used.
+    const user = decodeURIComponent(url.username) || parsed.PGUSER || osUser();
+    const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || parsed.PGDATABASE || user;
+    url.username = encodeURIComponent(user);
+    url.pathname = `/${encodeURIComponent(database)}`;
+    const target = { host: decodeURIComponent(url.hostname), port: url.port ? Number(url.port) : 5432, database, user };
+    return { kind: 'url', ...target, label: labelOf(target), url: url.toString(), connectTimeoutSeconds };
   }
 
   if (PG_ENV_KEYS.some((key) => raw[key] !== undefined)) {
-    const user = parsed.PGUSER ?? 'postgres';
+    const user = parsed.PGUSER ?? osUser();
     const target = {
       host: parsed.PGHOST ?? 'localhost',
       port: parsed.PGPORT ?? 5432,

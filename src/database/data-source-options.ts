@@ -13,7 +13,8 @@ export const BASE_DATA_SOURCE_OPTIONS = {
   migrationsTableName: 'typeorm_migrations',
   synchronize: false,
   migrationsRun: false,
-  logging: ['error'],
+  // Failures reach the commands as errors (one clear line each); TypeORM's own logging would repeat them on stdout.
+  logging: false,
 } as const satisfies DataSourceOptions;
 
 export interface ConnectionSettings {

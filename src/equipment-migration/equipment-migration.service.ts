@@ -7,12 +7,12 @@ import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { AssessmentMigrationRepository, CandidateRow, RowWrite } from './assessment-migration.repository';
-import { EquipmentRules, EquipmentOutcome } from './equipment-rules';
-import { assertValidWrite } from './equipment-write.dto';
+import { EquipmentRules } from './equipment-rules';
+import { WriteValidator } from './equipment-write.dto';
 import { acquireMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
-import { ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
-import { MigrationSummary, ReportDetail, ReportRun } from './report.types';
+import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
+import { MigrationSummary, ReportRun } from './report.types';
 
 export interface EquipmentMigrationOptions {
   dryRun: boolean;
@@ -42,10 +42,6 @@ export const MAX_BATCH_SIZE = 100_000;
 /** How often a row changed by someone else between read and write is re-read before it counts as an error. */
 const MAX_WRITE_ATTEMPTS = 3;
 
-interface Classified {
-  row: CandidateRow;
-  outcome: EquipmentOutcome;
-}
 
 /**
  * The port of migrate_equipment_data: one transaction on one QueryRunner, keyset pages, the pure EquipmentRules,
@@ -53,6 +49,8 @@ interface Classified {
  */
 @Injectable()
 export class EquipmentMigrationService {
+  private readonly writeValidator = new WriteValidator();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly database: DatabaseConnection,
@@ -145,9 +143,13 @@ export class EquipmentMigrationService {
     }
   }
 
+  /**
+   * Keyset pages of candidates. The next page's read is sent before this page is classified, so the database works on
+   * it while Node classifies, serializes and writes the report: one connection, rarely idle.
+   */
   private async processPages(
     repository: AssessmentMigrationRepository,
-    scope: { total: number; maxId: number },
+    scope: { total: number; minId: number; maxId: number },
     options: EquipmentMigrationOptions,
     summary: MigrationSummary,
     listedErrors: ListedError[],
@@ -159,97 +161,100 @@ export class EquipmentMigrationService {
       stream: this.output.progressStream,
       unit: 'assessments',
     });
+    // Skipped rows never leave the database, so progress follows the position in the id range.
+    const span = scope.maxId - scope.minId + 1;
+    let reported = 0;
     try {
-      let lastId = 0;
-      for (;;) {
-        const page = await repository.readPage(lastId, scope.maxId, options.batchSize);
-        if (page.scanned === 0) break;
-        lastId = page.lastId;
+      let next: Promise<CandidateRow[]> | undefined = repository.readPage(scope.minId - 1, scope.maxId, options.batchSize);
+      while (next) {
+        const candidates: CandidateRow[] = await next;
+        const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
+        next = candidates.length === options.batchSize ? repository.readPage(lastId, scope.maxId, options.batchSize) : undefined;
+        // A failure below must not leave the prefetch to surface later as an unhandled rejection.
+        next?.catch(() => undefined);
 
-        const classified = await this.classifyAndWrite(repository, page.candidates);
-        summary.total_processed += page.scanned;
-        summary.skipped += page.scanned - classified.length;
-        for (const item of classified) {
-          const detail = this.tally(item, summary, listedErrors);
-          if (detail && reportFile) await reportFile.append(this.report.serializeDetail(detail));
-        }
+        const page = await this.migratePage(repository, candidates, reportFile !== undefined);
+        this.tally(page.classified, summary, listedErrors);
+        if (page.detailsJson) await reportFile!.append(page.detailsJson);
         if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
           throw new CommandFailedError(
             `Aborted: more than ${options.maxErrors} error rows (--max-errors ${options.maxErrors}); rolled back, nothing was changed`,
           );
         }
-        progress.advance(page.scanned);
+        const position = next ? Math.round(((lastId - scope.minId + 1) / span) * scope.total) : scope.total;
+        progress.advance(Math.max(0, position - reported));
+        reported = Math.max(reported, position);
       }
+      // Rows the rules skip are recognised in SQL and never read: they are what the other outcomes leave.
+      summary.total_processed = scope.total;
+      summary.skipped = Math.max(0, scope.total - summary.migrated - summary.flagged - summary.errors);
     } finally {
       progress.stop();
     }
   }
 
   /**
-   * Classifies a page's candidates and writes the changed rows in one guarded statement. A row that someone else
-   * changed after it was read is re-read (locked this time) and classified again from its new value.
+   * Classifies a page, writes its changed rows in one guarded statement, and serializes its report details while the
+   * database writes. A row someone else changed after it was read is re-read (locked this time) and classified again
+   * from its new value; only then are the details serialized again.
    */
-  private async classifyAndWrite(repository: AssessmentMigrationRepository, candidates: CandidateRow[]): Promise<Classified[]> {
-    const byId = new Map<number, Classified>();
-    let pending = candidates;
-    for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const writes: RowWrite[] = [];
-      for (const row of pending) {
-        const item = classifyRow(row);
-        byId.set(row.id, item);
-        if (item.outcome.status === 'migrated' || item.outcome.status === 'flagged') {
-          const write: RowWrite = {
-            id: row.id,
-            version: row.version,
-            equipment: item.outcome.write.equipment,
-            clearItems: item.outcome.write.items === 'clear',
-            reassessmentRequired: item.outcome.write.reassessmentRequired,
-          };
-          assertValidWrite(write);
-          writes.push(write);
-        }
-      }
-      const written = await repository.writePage(writes);
-      const changedMeanwhile = writes.filter((w) => !written.has(w.id)).map((w) => w.id);
-      if (changedMeanwhile.length === 0) break;
+  private async migratePage(
+    repository: AssessmentMigrationRepository,
+    candidates: CandidateRow[],
+    withDetails: boolean,
+  ): Promise<{ classified: Classified[]; detailsJson: string }> {
+    let classified = candidates.map(classifyRow);
+    let writes = this.writesFor(classified);
+    const writing = repository.writePage(writes);
+    let detailsJson = withDetails ? this.report.serializeDetails(classified) : '';
+    let written = await writing;
+    for (let attempt = 1; ; attempt += 1) {
+      const changed = new Set(writes.filter((w) => !written.has(w.id)).map((w) => w.id));
+      if (changed.size === 0) break;
       if (attempt >= MAX_WRITE_ATTEMPTS) {
-        for (const id of changedMeanwhile) {
-          const item = byId.get(id)!;
-          item.outcome = { status: 'error', reason: 'the row kept changing while it was being migrated' };
-        }
-        break;
+        classified = classified.map((item) =>
+          changed.has(item.row.id) ? { row: item.row, outcome: { status: 'error', reason: 'the row kept changing while it was being migrated' } } : item,
+        );
+      } else {
+        // Rows deleted meanwhile are simply gone from the run.
+        const reclassified = (await repository.rereadLocked([...changed])).map(classifyRow);
+        classified = [...classified.filter((item) => !changed.has(item.row.id)), ...reclassified].sort((a, b) => a.row.id - b.row.id);
+        writes = this.writesFor(reclassified);
+        written = await repository.writePage(writes);
       }
-      const reread = await repository.rereadLocked(changedMeanwhile);
-      for (const id of changedMeanwhile) byId.delete(id); // deleted meanwhile: no longer part of the run
-      pending = reread;
+      detailsJson = withDetails ? this.report.serializeDetails(classified) : '';
+      if (attempt >= MAX_WRITE_ATTEMPTS) break;
     }
-    return [...byId.values()].sort((a, b) => a.row.id - b.row.id);
+    return { classified, detailsJson };
   }
 
-  private tally(item: Classified, summary: MigrationSummary, listedErrors: ListedError[]): ReportDetail | undefined {
-    const { row, outcome } = item;
-    const base = {
-      assessment_id: row.id,
-      user_id: row.userId,
-      user_email: row.userEmail,
-      original_equipment_json: row.equipmentJson ?? 'null',
-    };
-    switch (outcome.status) {
-      case 'skipped':
-        summary.skipped += 1;
-        return undefined;
-      case 'migrated':
-        summary.migrated += 1;
-        return { ...base, status: 'migrated', new_equipment: outcome.newEquipment, items_cleared: outcome.itemsCleared };
-      case 'flagged':
-        summary.flagged += 1;
-        return { ...base, status: 'flagged', reason: outcome.reason, original_items_json: row.itemsJson, new_equipment: outcome.newEquipment };
-      case 'error':
+  private writesFor(classified: Classified[]): RowWrite[] {
+    const writes: RowWrite[] = [];
+    for (const { row, outcome } of classified) {
+      if (outcome.status !== 'migrated' && outcome.status !== 'flagged') continue;
+      writes.push(
+        this.writeValidator.checked({
+          id: row.id,
+          version: row.version,
+          equipment: outcome.write.equipment,
+          clearItems: outcome.write.items === 'clear',
+          reassessmentRequired: outcome.write.reassessmentRequired,
+        }),
+      );
+    }
+    return writes;
+  }
+
+  private tally(classified: Classified[], summary: MigrationSummary, listedErrors: ListedError[]): void {
+    for (const { row, outcome } of classified) {
+      if (outcome.status === 'migrated') summary.migrated += 1;
+      else if (outcome.status === 'flagged') summary.flagged += 1;
+      else if (outcome.status === 'error') {
         summary.errors += 1;
         if (listedErrors.length < MAX_LISTED_ERRORS) {
           listedErrors.push({ assessmentId: row.id, userEmail: row.userEmail, reason: outcome.reason });
         }
-        return { ...base, status: 'error', reason: outcome.reason, original_items_json: row.itemsJson };
+      }
     }
   }
 }

@@ -1,16 +1,9 @@
-import { IsBoolean, IsIn, IsInt, IsNumberString, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, validateSync } from 'class-validator';
 import { EQUIPMENT_VALUES } from './equipment-rules';
 import type { RowWrite } from './assessment-migration.repository';
 
-/** The values a migration writes to one row, checked before they reach the database. */
-export class EquipmentWriteDto implements RowWrite {
-  @IsInt()
-  @Min(1)
-  id!: number;
-
-  @IsNumberString({ no_symbols: true })
-  version!: string;
-
+/** The values a migration writes to one row (equipment, items, flag), checked before they reach the database. */
+export class EquipmentWriteDto {
   @IsIn(EQUIPMENT_VALUES)
   equipment!: RowWrite['equipment'];
 
@@ -19,17 +12,31 @@ export class EquipmentWriteDto implements RowWrite {
 
   @IsBoolean()
   reassessmentRequired!: boolean;
-
-  static from(write: RowWrite): EquipmentWriteDto {
-    return Object.assign(new EquipmentWriteDto(), write);
-  }
 }
 
-/** Throws (a bug in the rules, never bad data) when a value about to be written is not valid. */
-export function assertValidWrite(write: RowWrite): void {
-  const errors = validateSync(EquipmentWriteDto.from(write));
-  if (errors.length > 0) {
-    const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new Error(`Refusing to write assessment ${write.id}: ${problems.join('; ')}`);
+/**
+ * Validates every write with EquipmentWriteDto. The written values take only a dozen distinct combinations, so each
+ * combination is validated once and remembered: millions of rows cost a dozen class-validator calls.
+ * A failure is a bug in the rules, never bad data: it aborts the run.
+ */
+export class WriteValidator {
+  private readonly valid = new Set<string>();
+
+  checked(write: RowWrite): RowWrite {
+    const key = `${write.equipment}|${write.clearItems}|${write.reassessmentRequired}`;
+    if (!this.valid.has(key)) {
+      const dto = Object.assign(new EquipmentWriteDto(), {
+        equipment: write.equipment,
+        clearItems: write.clearItems,
+        reassessmentRequired: write.reassessmentRequired,
+      });
+      const problems = validateSync(dto).flatMap((e) => Object.values(e.constraints ?? {}));
+      if (problems.length > 0) throw new Error(`Refusing to write assessment ${write.id}: ${problems.join('; ')}`);
+      this.valid.add(key);
+    }
+    if (!Number.isSafeInteger(write.id) || !/^\d+$/.test(write.version)) {
+      throw new Error(`Refusing to write assessment ${write.id}: bad row identity`);
+    }
+    return write;
   }
 }

@@ -47,10 +47,10 @@ export class ReportFileWriter {
     return writer;
   }
 
-  /** Appends one serialized detail (a JSON object text); waits when the stream buffer is full. */
-  async append(detailJson: string): Promise<void> {
+  /** Appends serialized details (JSON object texts joined by commas); waits when the stream buffer is full. */
+  async append(detailsJson: string): Promise<void> {
     const stream = this.details!;
-    const chunk = (this.detailCount === 0 ? '\n    ' : ',\n    ') + detailJson;
+    const chunk = (this.detailCount === 0 ? '\n    ' : ',\n    ') + detailsJson;
     this.detailCount += 1;
     if (!stream.write(chunk)) await once(stream, 'drain');
   }
@@ -76,7 +76,13 @@ export class ReportFileWriter {
 
   /** Removes the temporary files (the run failed or was interrupted). Safe to call more than once. */
   async discard(): Promise<void> {
-    this.details?.destroy();
+    const stream = this.details;
+    if (stream && !stream.closed) {
+      // A write may still be in flight: its error after destroy() is expected, and must not crash the process.
+      stream.on('error', () => undefined);
+      stream.destroy();
+      await once(stream, 'close').catch(() => undefined);
+    }
     await rm(this.detailsPath, { force: true });
     await rm(this.finalTempPath, { force: true });
   }

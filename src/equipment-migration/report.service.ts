@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
-import { MigrationSummary, ReportDetail, ReportRun, REPORT_VERSION } from './report.types';
+import type { CandidateRow } from './assessment-migration.repository';
+import type { EquipmentOutcome } from './equipment-rules';
+import { MigrationSummary, ReportRun, REPORT_VERSION } from './report.types';
 
 /** How many error rows the console lists before pointing at the report. */
 export const MAX_LISTED_ERRORS = 20;
+
+/** One candidate row and its outcome. */
+export interface Classified {
+  row: CandidateRow;
+  outcome: EquipmentOutcome;
+}
 
 export interface ListedError {
   assessmentId: number;
@@ -56,18 +64,27 @@ export class ReportService {
   }
 
   /**
-   * One detail as JSON text, fields in the guide's order. The stored values are embedded as the database's own JSON
-   * text: exact, and never re-encoded (a row may hold megabytes).
+   * A page's details as JSON text (objects joined by commas), fields in the guide's order; skipped rows have none.
+   * Stored values are embedded as the database's own JSON text: exact, and never re-encoded (a row may hold megabytes).
    */
-  serializeDetail(detail: ReportDetail): string {
-    const head = `{"assessment_id":${detail.assessment_id},"user_id":${detail.user_id},"user_email":${JSON.stringify(detail.user_email)},"status":"${detail.status}"`;
-    switch (detail.status) {
-      case 'migrated':
-        return `${head},"original_equipment":${detail.original_equipment_json},"new_equipment":"${detail.new_equipment}","items_cleared":${detail.items_cleared}}`;
-      case 'flagged':
-        return `${head},"reason":${JSON.stringify(detail.reason)},"original_equipment":${detail.original_equipment_json},"original_items":${detail.original_items_json},"new_equipment":"${detail.new_equipment}"}`;
-      case 'error':
-        return `${head},"reason":${JSON.stringify(detail.reason)},"original_equipment":${detail.original_equipment_json},"original_items":${detail.original_items_json}}`;
+  serializeDetails(classified: Classified[]): string {
+    const parts: string[] = [];
+    for (const { row, outcome } of classified) {
+      if (outcome.status === 'skipped') continue;
+      const head = `{"assessment_id":${row.id},"user_id":${row.userId},"user_email":${JSON.stringify(row.userEmail)},"status":"${outcome.status}"`;
+      const original = row.equipmentJson ?? 'null';
+      switch (outcome.status) {
+        case 'migrated':
+          parts.push(`${head},"original_equipment":${original},"new_equipment":"${outcome.newEquipment}","items_cleared":${outcome.itemsCleared}}`);
+          break;
+        case 'flagged':
+          parts.push(`${head},"reason":${JSON.stringify(outcome.reason)},"original_equipment":${original},"original_items":${row.itemsJson},"new_equipment":"${outcome.newEquipment}"}`);
+          break;
+        case 'error':
+          parts.push(`${head},"reason":${JSON.stringify(outcome.reason)},"original_equipment":${original},"original_items":${row.itemsJson}}`);
+          break;
+      }
     }
+    return parts.join(',\n    ');
   }
 }

@@ -1,5 +1,3 @@
-import type { EquipmentValue } from './equipment-rules';
-
 export const REPORT_VERSION = 1;
 
 export interface MigrationSummary {
@@ -18,15 +16,3 @@ export interface ReportRun {
   database: { host: string; port: number; name: string; user: string };
 }
 
-interface DetailBase {
-  assessment_id: number;
-  user_id: number;
-  user_email: string;
-  /** JSON text of the value as stored (the report embeds it verbatim). */
-  original_equipment_json: string;
-}
-
-export type ReportDetail =
-  | (DetailBase & { status: 'migrated'; new_equipment: EquipmentValue; items_cleared: boolean })
-  | (DetailBase & { status: 'flagged'; reason: string; original_items_json: string; new_equipment: EquipmentValue })
-  | (DetailBase & { status: 'error'; reason: string; original_items_json: string });

@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run bench -- --rows N [--rows M] [--batch-size B] [--fresh]`
+// Generates N assessments (the realistic mix) in a template database, then measures, each as a separate process on
+// a fresh copy: the SQL floor, migrate-equipment --dry-run, migrate-equipment (real), and a naive TypeORM loop.
+// Prints wall seconds, rows/s, peak RSS and the ratio to the SQL floor; writes the figures to bench/results/.
+require('reflect-metadata');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Client } = require('pg');
+const { ensureFreshBuild, ROOT } = require('../scripts/build-lib');
+
+ensureFreshBuild();
+const DIST = path.join(ROOT, 'dist', 'src');
+const { DataSource } = require('typeorm');
+const { BASE_DATA_SOURCE_OPTIONS } = require(path.join(DIST, 'database/data-source-options.js'));
+const { startEmbeddedPostgres } = require(path.join(DIST, 'database/embedded-postgres.server.js'));
+const { generateSampleAssessments, categoryCounts, REALISTIC_MIX } = require(path.join(DIST, 'demo/sample-assessments.js'));
+const { SampleDataRepository } = require(path.join(DIST, 'demo/sample-data.repository.js'));
+const { AssessmentMigrationRepository } = require(path.join(DIST, 'equipment-migration/assessment-migration.repository.js'));
+
+const GENERATOR_VERSION = 1; // bump when the sample data changes, so old templates are not reused
+const NAIVE_MAX_ROWS = 100_000;
+const RESULTS = path.join(ROOT, 'bench', 'results');
+
+function parseArgs(argv) {
+  const options = { rows: [], batchSize: undefined, fresh: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (arg === '--rows') options.rows.push(...argv[++i].split(',').map((v) => Number(v.replace(/_/g, ''))));
+    else if (arg === '--batch-size') options.batchSize = Number(argv[++i]);
+    else if (arg === '--fresh') options.fresh = true;
+    else throw new Error(`unknown argument ${arg} (usage: npm run bench -- --rows N [--rows M] [--batch-size B] [--fresh])`);
+  }
+  if (options.rows.length === 0) options.rows.push(100_000);
+  for (const n of options.rows) if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--rows must be a positive integer`);
+  return options;
+}
+
+function urlFor(adminUrl, database) {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin(adminUrl, sql) {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function withDataSource(url, work) {
+  const dataSource = new DataSource({ ...BASE_DATA_SOURCE_OPTIONS, url });
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function ensureTemplate(adminUrl, rows, fresh) {
+  const name = `bench_template_v${GENERATOR_VERSION}_${rows}`;
+  const exists = (await admin(adminUrl, `SELECT 1 FROM pg_database WHERE datname = '${name}'`)).rowCount > 0;
+  if (exists && !fresh) return name;
+  if (exists) await admin(adminUrl, `DROP DATABASE "${name}" WITH (FORCE)`);
+  const started = Date.now();
+  await admin(adminUrl, `CREATE DATABASE "${name}"`);
+  await withDataSource(urlFor(adminUrl, name), async (dataSource) => {
+    await dataSource.runMigrations();
+    const queryRunner = dataSource.createQueryRunner();
+    await queryRunner.connect();
+    const repository = new SampleDataRepository(queryRunner);
+    let batch = [];
+    for (const sample of generateSampleAssessments({ count: rows, seed: 42, emailPrefix: 'bench.' })) {
+      batch.push(sample);
+      if (batch.length === 10_000) {
+        await repository.insert(batch);
+        batch = [];
+      }
+    }
+    await repository.insert(batch);
+    await queryRunner.query('VACUUM (FREEZE, ANALYZE)');
+    await queryRunner.release();
+  });
+  process.stderr.write(`bench: generated ${rows} assessments in ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  return name;
+}
+
+async function freshCopy(adminUrl, template, label) {
+  const name = `bench_${label}_${process.pid}`;
+  await admin(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin(adminUrl, `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  return name;
+}
+
+/** Runs a command as a separate process; returns wall seconds, the peak RSS of its Node processes, and its output. */
+function measure(command, args, env) {
+  const rssDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rss-'));
+  const probe = path.join(__dirname, 'rss-probe.js');
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env, NODE_OPTIONS: `--require ${probe}`, BENCH_RSS_DIR: rssDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const records = fs.readdirSync(rssDir).map((f) => JSON.parse(fs.readFileSync(path.join(rssDir, f), 'utf8')));
+      fs.rmSync(rssDir, { recursive: true, force: true });
+      // The measured program's own process (not npm's wrapper): the largest Node process but npm itself.
+      const own = records.filter((r) => !r.argv.some((a) => /npm-cli\.js$|\/npm$/.test(a)));
+      const peakRssMb = Math.max(0, ...(own.length ? own : records).map((r) => r.maxRssKb)) / 1024;
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${stdout}\n${stderr}`));
+      else resolve({ seconds, peakRssMb, stdout, stderr });
+    });
+  });
+}
+
+function readSummary(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8')).summary;
+}
+
+async function checkFinalState(url, expected, summary) {
+  return withDataSource(url, async (dataSource) => {
+    const queryRunner = dataSource.createQueryRunner();
+    await queryRunner.connect();
+    try {
+      const repository = new AssessmentMigrationRepository(queryRunner);
+      const [row] = await queryRunner.query(
+        `SELECT count(*)::int AS remaining, count(*) FILTER (WHERE a.equipment_reassessment_required)::int AS flagged
+           FROM assessments a WHERE NOT ${repository.skipPredicate('a')}`,
+      );
+      const problems = [];
+      if (row.remaining !== summary.errors) problems.push(`${row.remaining} rows still need migrating, expected only the ${summary.errors} error rows`);
+      for (const [key, category] of [['migrated', 'migrate'], ['flagged', 'flag'], ['errors', 'error'], ['skipped', 'valid']]) {
+        if (summary[key] !== expected[category]) problems.push(`${key}: ${summary[key]}, the generated mix has ${expected[category]}`);
+      }
+      return problems;
+    } finally {
+      await queryRunner.release();
+    }
+  });
+}
+
+function fmt(n, digits = 2) {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function benchOne(adminUrl, rows, options) {
+  const template = await ensureTemplate(adminUrl, rows, options.fresh);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-reports-'));
+  const batchArgs = options.batchSize ? ['--batch-size', String(options.batchSize)] : [];
+  const results = {};
+  const copies = [];
+  const run = async (label, command, args) => {
+    const db = await freshCopy(adminUrl, template, label);
+    copies.push(db);
+    process.stderr.write(`bench: ${rows} rows: ${label}...\n`);
+    results[label] = { ...(await measure(command, args, { DATABASE_URL: urlFor(adminUrl, db) })), database: db };
+  };
+  try {
+    await run('floor', process.execPath, [path.join(__dirname, 'sql-floor.js')]);
+    await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, 'dry.json'), ...batchArgs]);
+    await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs]);
+    const naiveRows = Math.min(rows, NAIVE_MAX_ROWS);
+    await run('naive', process.execPath, [path.join(__dirname, 'naive-typeorm.js'), String(naiveRows)]);
+
+    const dry = readSummary(path.join(tmp, 'dry.json'));
+    const real = readSummary(path.join(tmp, 'real.json'));
+    const problems = [];
+    if (JSON.stringify(dry) !== JSON.stringify(real)) problems.push(`dry run and real run differ: ${JSON.stringify(dry)} vs ${JSON.stringify(real)}`);
+    problems.push(...(await checkFinalState(urlFor(adminUrl, results.real.database), categoryCounts(rows, REALISTIC_MIX, true), real)));
+    if (problems.length > 0) throw new Error(`bench: check failed for ${rows} rows:\n  ${problems.join('\n  ')}`);
+
+    const floor = JSON.parse(results.floor.stdout);
+    const naive = JSON.parse(results.naive.stdout);
+    const lines = [
+      { name: 'SQL floor (one UPDATE, rolled back)', seconds: results.floor.seconds, rows, rss: results.floor.peakRssMb },
+      { name: 'migrate-equipment --dry-run --save-report', seconds: results.dry.seconds, rows, rss: results.dry.peakRssMb },
+      { name: 'migrate-equipment --save-report (real)', seconds: results.real.seconds, rows, rss: results.real.peakRssMb },
+      { name: `naive TypeORM find()/save() (${naive.rows} rows)`, seconds: naive.seconds, rows: naive.rows, rss: results.naive.peakRssMb },
+    ];
+    const floorSeconds = results.floor.seconds;
+    process.stdout.write(`\n${rows.toLocaleString('en-US')} assessments (${real.migrated} migrated, ${real.flagged} flagged, ${real.skipped} skipped, ${real.errors} errors); floor UPDATE statement ${fmt(floor.statementSeconds)} s, ${floor.updated} rows\n`);
+    process.stdout.write(`${'measurement'.padEnd(46)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(11)} ${'peak RSS MB'.padStart(12)} ${'× floor'.padStart(8)}\n`);
+    for (const l of lines) {
+      const rate = l.rows / l.seconds;
+      process.stdout.write(`${l.name.padEnd(46)} ${fmt(l.seconds).padStart(8)} ${Math.round(rate).toLocaleString('en-US').padStart(11)} ${fmt(l.rss, 1).padStart(12)} ${fmt(l.seconds / floorSeconds).padStart(8)}\n`);
+    }
+    const realRate = rows / results.real.seconds;
+    const naiveRate = naive.rows / naive.seconds;
+    process.stdout.write(`real run vs naive loop: ${fmt(realRate / naiveRate, 1)}× the rows/s\n`);
+    return {
+      rows,
+      summary: real,
+      floor: { wallSeconds: floorSeconds, statementSeconds: floor.statementSeconds, updated: floor.updated, peakRssMb: results.floor.peakRssMb },
+      dryRun: { wallSeconds: results.dry.seconds, peakRssMb: results.dry.peakRssMb, ratioToFloor: results.dry.seconds / floorSeconds },
+      realRun: { wallSeconds: results.real.seconds, peakRssMb: results.real.peakRssMb, ratioToFloor: results.real.seconds / floorSeconds, rowsPerSecond: realRate },
+      naive: { rows: naive.rows, seconds: naive.seconds, rowsPerSecond: naiveRate, peakRssMb: results.naive.peakRssMb },
+      realVsNaive: realRate / naiveRate,
+    };
+  } finally {
+    for (const db of copies) await admin(adminUrl, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  let adminUrl = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL;
+  let embedded;
+  if (!adminUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.data', 'bench-postgres') });
+    adminUrl = `postgres://${embedded.user}:${embedded.password}@${embedded.host}:${embedded.port}/postgres`;
+    process.stderr.write(`bench: embedded PostgreSQL on ${embedded.host}:${embedded.port} (data in .data/bench-postgres)\n`);
+  }
+  try {
+    const [{ version }] = (await admin(adminUrl, 'SHOW server_version')).rows.map((r) => ({ version: r.server_version }));
+    const figures = [];
+    for (const rows of options.rows) figures.push(await benchOne(adminUrl, rows, options));
+    if (figures.length > 1) {
+      const [small, large] = [figures[0], figures[figures.length - 1]];
+      process.stdout.write(`\npeak RSS of the real run: ${fmt(small.realRun.peakRssMb, 1)} MB at ${small.rows} rows, ${fmt(large.realRun.peakRssMb, 1)} MB at ${large.rows} rows (+${fmt(large.realRun.peakRssMb - small.realRun.peakRssMb, 1)} MB)\n`);
+    }
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const file = path.join(RESULTS, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: version };
+    fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, batchSize: options.batchSize ?? 'default', figures }, null, 2));
+    process.stdout.write(`\nfigures written to ${path.relative(process.cwd(), file)}\n`);
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack || error.message}\n`);
+  process.exit(1);
+});

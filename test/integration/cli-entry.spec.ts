@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import { ProcessResult, runCli } from '../helpers/cli-harness';
+import { adminUrl, createTestDatabase, TestDatabase } from '../helpers/test-database';
+
+/**
+ * The real CLI entry (`node bin/cli.js`) as a child process: exit codes, help, option and configuration errors.
+ * Every child gets only the variables a test names (runCli adds PATH, HOME and LANG): no DATABASE_URL or PG* of the
+ * Jest process leaks in.
+ */
+
+const NPM_HINT = 'npm run cli -- migrate-equipment';
+/** A postgres:// URL nothing listens on: commands that reach the database fail fast here. */
+const UNREACHABLE_URL = 'postgres://u:hunter2@127.0.0.1:1/nowhere';
+const UNREACHABLE = { DATABASE_URL: UNREACHABLE_URL, NODE_ENV: 'test' };
+
+const ALL_OPTIONS = [
+  '--dry-run',
+  '--save-report',
+  '--batch-size',
+  '--max-errors',
+  '--no-progress',
+  '--wait-for-lock',
+  '--lock-timeout',
+  '--statement-timeout',
+];
+
+/** Asserts how the child ended; on a mismatch the failure message carries its stdout and stderr. */
+function expectExit(result: ProcessResult, code: number): void {
+  const received = `exit ${result.exitCode}, signal ${result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+  expect(received).toMatch(new RegExp(`^exit ${code}, signal null\n`));
+}
+
+function output(result: ProcessResult): string {
+  return `${result.stdout}\n${result.stderr}`;
+}
+
+/**
+ * A child environment of exactly `vars` (runCli adds only PATH, HOME and LANG, never this process's variables, so no
+ * DATABASE_URL, PG* or TEST_DATABASE_URL leaks in).
+ */
+function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...vars };
+}
+
+/** `Database: host:port/db (user u)` of a run, parsed. */
+function announced(result: ProcessResult): { host: string; port: string; database: string; user: string } | undefined {
+  const match = /^Database: ([^\s:]+):(\d+)\/(\S+) \(user (\S+)\)$/m.exec(result.stdout);
+  return match ? { host: match[1], port: match[2], database: match[3], user: match[4] } : undefined;
+}
+
+describe('the CLI entry (node bin/cli.js)', () => {
+  describe('help', () => {
+    it('--help exits 0 and lists the commands', async () => {
+      const result = await runCli(['--help'], childEnv({}));
+      expectExit(result, 0);
+      expect(result.stdout).toMatch(/^\s+migrate-equipment\b/m);
+      expect(result.stdout).toMatch(/^\s+seed-demo\b/m);
+    });
+
+    it('migrate-equipment --help exits 0 and lists every option and the exit codes', async () => {
+      const result = await runCli(['migrate-equipment', '--help'], childEnv(UNREACHABLE));
+      expectExit(result, 0);
+      for (const option of ALL_OPTIONS) expect(result.stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
+      expect(result.stdout).toContain('Exit codes:');
+      for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
+      // Help never touches the database.
+      expect(output(result)).not.toContain('Database:');
+    });
+  });
+
+  describe('usage errors (exit 2, before touching the database)', () => {
+    it('an unknown command', async () => {
+      const result = await runCli(['migrate-everything'], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stderr).toContain('migrate-everything');
+      expect(output(result)).not.toContain('Database:');
+    });
+
+    it('an unknown option names it and hints at `npm run cli -- migrate-equipment`', async () => {
+      const result = await runCli(['migrate-equipment', '--bogus'], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stderr).toMatch(/unknown option '--bogus'/);
+      expect(result.stderr).toContain(NPM_HINT);
+      expect(output(result)).not.toContain('Database:');
+    });
+
+    it('a stray positional argument', async () => {
+      const result = await runCli(['migrate-equipment', 'extra'], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stderr).toMatch(/argument/i);
+      expect(output(result)).not.toContain('Database:');
+    });
+
+    it.each([
+      ['--batch-size', '0'],
+      ['--batch-size', '-5'],
+      ['--batch-size', 'abc'],
+      ['--max-errors', 'x'],
+      ['--max-errors', '-1'],
+      ['--lock-timeout', 'soon'],
+      ['--statement-timeout', '0'],
+      ['--wait-for-lock', '1.5'],
+    ])('%s %s is refused with the option named, and no database is touched', async (option, value) => {
+      const result = await runCli(['migrate-equipment', option, value], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stderr).toContain(`${option} must be a whole number`);
+      expect(result.stderr).toContain(`(got "${value}")`);
+      // The database is unreachable: had the command tried it, it would have said so.
+      expect(output(result)).not.toContain('Database:');
+      expect(output(result)).not.toContain('Cannot connect');
+    });
+  });
+
+  describe('configuration errors (exit 2)', () => {
+    it('a bad DATABASE_URL gives a readable line and never shows its password', async () => {
+      const result = await runCli(['migrate-equipment'], childEnv({ DATABASE_URL: 'mysql://u:hunter2@h/db', NODE_ENV: 'test' }));
+      expectExit(result, 2);
+      expect(result.stderr).toMatch(/^Invalid configuration: DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/m);
+      expect(output(result)).not.toContain('hunter2');
+      expect(output(result)).not.toContain('Database:');
+    });
+
+    it('an invalid PGPORT gives one readable line', async () => {
+      const result = await runCli(['migrate-equipment'], childEnv({ PGHOST: '127.0.0.1', PGPORT: 'abc', NODE_ENV: 'test' }));
+      expectExit(result, 2);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        'Invalid configuration: PGPORT must be a port number between 1 and 65535 (got "abc")',
+      ]);
+    });
+
+    it('an unreachable database is named, without its password', async () => {
+      const result = await runCli(['migrate-equipment'], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stdout).toContain('Database: 127.0.0.1:1/nowhere (user u)');
+      expect(result.stderr).toMatch(/^Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere/m);
+      expect(output(result)).not.toContain('hunter2');
+    });
+
+    it('NODE_ENV=production without DATABASE_URL or PG* does not start the embedded server', async () => {
+      const result = await runCli(['migrate-equipment'], childEnv({ NODE_ENV: 'production' }));
+      expectExit(result, 2);
+      expect(result.stderr).toContain('No database configured');
+      expect(result.stderr).toContain('DATABASE_URL');
+      expect(output(result)).not.toContain('embedded PostgreSQL (');
+      expect(output(result)).not.toContain('Database:');
+    });
+  });
+
+  describe('on a database without the schema', () => {
+    let db: TestDatabase;
+
+    beforeAll(async () => {
+      db = await createTestDatabase({ migrate: false });
+    });
+
+    afterAll(async () => {
+      await db?.drop();
+    });
+
+    it('exits 2 and says to run the schema migrations, creating nothing', async () => {
+      const result = await runCli(['migrate-equipment'], childEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' }));
+      expectExit(result, 2);
+      expect(result.stdout).toMatch(new RegExp(`^Database: .*/${db.name} \\(user `, 'm'));
+      expect(result.stderr).toMatch(new RegExp(`^Schema missing in .*/${db.name} .*run \`npm run migration:run\``, 'm'));
+      const tables: { table_name: string }[] = await db.dataSource.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+      );
+      expect(tables).toEqual([]);
+    });
+  });
+
+  describe('on a migrated, empty database', () => {
+    let db: TestDatabase;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+    });
+
+    afterAll(async () => {
+      await db?.drop();
+    });
+
+    it('exits 0 by itself and finds nothing to migrate', async () => {
+      const result = await runCli(['migrate-equipment', '--no-progress'], childEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' }), {
+        timeoutMs: 30_000,
+      });
+      expectExit(result, 0);
+      expect(result.stdout).toContain(`/${db.name} (user `);
+      expect(result.stdout).toContain('No assessments found to migrate');
+      expect(result.stderr).not.toContain('Using the embedded PostgreSQL');
+    });
+
+    it('option errors still come before the database', async () => {
+      const result = await runCli(['migrate-equipment', '--batch-size', '0'], childEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' }));
+      expectExit(result, 2);
+      expect(result.stderr).toContain('--batch-size must be a whole number');
+      expect(output(result)).not.toContain('Database:');
+    });
+  });
+
+  describe('the Database: line names what the command actually connects to', () => {
+    // DATABASE_URL without a database name or user: whatever fills the gap, the line printed before connecting must
+    // name the same database and user the driver then uses.
+    it('when DATABASE_URL has no database name', async () => {
+      const url = new URL(adminUrl());
+      url.pathname = '';
+      const missing = `no_such_db_${randomBytes(4).toString('hex')}`;
+      const result = await runCli(['migrate-equipment'], childEnv({ DATABASE_URL: url.toString(), PGDATABASE: missing, NODE_ENV: 'test' }));
+      const line = announced(result);
+      expect(line).toBeDefined();
+      // The driver's error names the database it really tried (if it failed at all): it must be the announced one.
+      const tried = /database "([^"]+)" does not exist/.exec(result.stderr)?.[1];
+      expect(tried ?? line?.database).toBe(line?.database);
+    });
+
+    it('when DATABASE_URL has no user name', async () => {
+      const url = new URL(adminUrl());
+      url.username = '';
+      const osUser = `no_such_role_${randomBytes(4).toString('hex')}`;
+      const result = await runCli(['migrate-equipment'], childEnv({ DATABASE_URL: url.toString(), USER: osUser, NODE_ENV: 'test' }));
+      const line = announced(result);
+      expect(line).toBeDefined();
+      // The server's error names the role the driver really used (if it failed at all): it must be the announced one.
+      const tried = /(?:role|user) "([^"]+)"/.exec(result.stderr)?.[1];
+      expect(tried ?? line?.user).toBe(line?.user);
+    });
+  });
+});

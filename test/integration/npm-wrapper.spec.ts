@@ -1,0 +1,91 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SAMPLE_SHAPES } from '../../src/demo/sample-assessments';
+import { runCli } from '../helpers/cli-harness';
+import { insertSamples, snapshotAssessments } from '../helpers/fixtures';
+import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+
+/**
+ * `npm run cli …` without `--`: npm (11) keeps options it does not know for itself. What it does, checked by hand:
+ * - `--dry-run` is npm's own flag: the script gets no argument, npm exports npm_config_dry_run=true;
+ * - `--save-report x.json` is unknown to npm: it becomes npm_config_save_report=true and `x.json` reaches the script
+ *   as a stray argument.
+ * The command must honour the first (with a warning) and refuse the second before touching the database.
+ */
+// Jest's default is 5 s per test (a project-level testTimeout is not applied); real databases and child processes need more.
+
+describe('migrate-equipment through `npm run cli` (child process)', () => {
+  let db: TestDatabase;
+  let folder: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    folder = mkdtempSync(join(tmpdir(), 'npm-wrapper-'));
+    await insertSamples(
+      db.dataSource,
+      SAMPLE_SHAPES.map((shape, i) => ({ ...shape, email: `npm.${i}@example.com`, sport: 'running', age: 30, experience: 'beginner' })),
+    );
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  const npm = (args: string[]) => runCli(args, db.env, { viaNpm: true, timeoutMs: 45000 });
+  const lines = (text: string) => text.split('\n');
+  const databaseLines = (stdout: string) => lines(stdout).filter((l) => l.startsWith('Database:'));
+
+  it('`npm run cli migrate-equipment --dry-run` (no `--`) still runs as a dry run and warns how to pass options', async () => {
+    const before = await snapshotAssessments(db.dataSource);
+    const result = await npm(['migrate-equipment', '--dry-run']);
+    expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: expect.any(String) });
+    expect(lines(result.stdout)).toContain('DRY RUN MODE - No changes will be saved');
+    expect(lines(result.stdout)).toContain('Rolling back changes (dry run mode)');
+    expect(lines(result.stdout)).toContain(`Total Processed: ${SAMPLE_SHAPES.length}`);
+    expect(result.stderr).toMatch(/--dry-run/);
+    expect(result.stderr).toContain('npm run cli --');
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+  });
+
+  it('`npm run cli -- migrate-equipment --dry-run` (with `--`) is a dry run without the warning', async () => {
+    const before = await snapshotAssessments(db.dataSource);
+    const result = await npm(['--', 'migrate-equipment', '--dry-run']);
+    expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: expect.any(String) });
+    expect(lines(result.stdout)).toContain('DRY RUN MODE - No changes will be saved');
+    expect(result.stderr).not.toMatch(/npm took|npm run cli --/);
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+  });
+
+  it('`npm run cli migrate-equipment --save-report x.json` (no `--`) exits 2 before touching the database, with the hint', async () => {
+    const before = await snapshotAssessments(db.dataSource);
+    const reportPath = join(folder, 'x.json');
+    const result = await npm(['migrate-equipment', '--save-report', reportPath]);
+    expect({ exitCode: result.exitCode, stdout: result.stdout }).toEqual({ exitCode: 2, stdout: expect.any(String) });
+    expect(databaseLines(result.stdout)).toEqual([]);
+    expect(result.stdout).not.toContain('Starting equipment data migration...');
+    expect(result.stderr).toContain('npm run cli -- migrate-equipment');
+    expect(existsSync(reportPath)).toBe(false);
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+  });
+
+  it('`npm run cli migrate-equipment --batch-size 5` (no `--`) exits 2 before touching the database, with the hint', async () => {
+    const before = await snapshotAssessments(db.dataSource);
+    const result = await npm(['migrate-equipment', '--batch-size', '5']);
+    expect(result.exitCode).toBe(2);
+    expect(databaseLines(result.stdout)).toEqual([]);
+    expect(result.stderr).toContain('npm run cli -- migrate-equipment');
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+  });
+
+  it('an unknown option after `--` exits 2 with the hint, before touching the database', async () => {
+    const before = await snapshotAssessments(db.dataSource);
+    const result = await npm(['--', 'migrate-equipment', '--no-such-option']);
+    expect(result.exitCode).toBe(2);
+    expect(databaseLines(result.stdout)).toEqual([]);
+    expect(result.stderr).toContain("unknown option '--no-such-option'");
+    expect(result.stderr).toContain('npm run cli -- migrate-equipment');
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+  });
+});

@@ -1,0 +1,214 @@
+import { Client } from 'pg';
+import { MIGRATIONS } from '../../src/migrations';
+import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+
+interface ColumnRow {
+  column_name: string;
+  data_type: string;
+  character_maximum_length: number | null;
+  is_nullable: 'YES' | 'NO';
+  column_default: string | null;
+}
+
+/** The schema contract: every column of users and assessments, in order. */
+const USERS_COLUMNS: ColumnRow[] = [
+  { column_name: 'id', data_type: 'integer', character_maximum_length: null, is_nullable: 'NO', column_default: "nextval('users_id_seq'::regclass)" },
+  { column_name: 'email', data_type: 'character varying', character_maximum_length: 254, is_nullable: 'NO', column_default: null },
+];
+
+const ASSESSMENTS_COLUMNS: ColumnRow[] = [
+  { column_name: 'id', data_type: 'integer', character_maximum_length: null, is_nullable: 'NO', column_default: "nextval('assessments_id_seq'::regclass)" },
+  { column_name: 'user_id', data_type: 'integer', character_maximum_length: null, is_nullable: 'NO', column_default: null },
+  { column_name: 'sport', data_type: 'character varying', character_maximum_length: 64, is_nullable: 'YES', column_default: null },
+  { column_name: 'age', data_type: 'integer', character_maximum_length: null, is_nullable: 'YES', column_default: null },
+  { column_name: 'experience', data_type: 'character varying', character_maximum_length: 32, is_nullable: 'YES', column_default: null },
+  { column_name: 'equipment', data_type: 'jsonb', character_maximum_length: null, is_nullable: 'YES', column_default: null },
+  { column_name: 'equipment_items', data_type: 'jsonb', character_maximum_length: null, is_nullable: 'NO', column_default: "'[]'::jsonb" },
+  { column_name: 'equipment_reassessment_required', data_type: 'boolean', character_maximum_length: null, is_nullable: 'NO', column_default: 'false' },
+  { column_name: 'created_at', data_type: 'timestamp with time zone', character_maximum_length: null, is_nullable: 'NO', column_default: 'now()' },
+  { column_name: 'updated_at', data_type: 'timestamp with time zone', character_maximum_length: null, is_nullable: 'NO', column_default: 'now()' },
+];
+
+/** The SQLSTATE a statement fails with (on a plain pg client, so that TypeORM does not log the expected failure). */
+async function sqlStateOf(url: string, sql: string, parameters: unknown[] = []): Promise<string> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql, parameters);
+  } catch (error) {
+    return String((error as { code?: unknown }).code);
+  } finally {
+    await client.end();
+  }
+  throw new Error(`expected ${sql} to fail`);
+}
+
+describe('schema migrations on a fresh database', () => {
+  let db: TestDatabase;
+
+  const columnsOf = (table: string): Promise<ColumnRow[]> =>
+    db.dataSource.query(
+      `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+         FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = $1
+        ORDER BY ordinal_position`,
+      [table],
+    );
+
+  const tables = async (): Promise<string[]> =>
+    (
+      await db.dataSource.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+      )
+    ).map((row: { table_name: string }) => row.table_name);
+
+  /** Every constraint of the two tables: kind, table, columns, and for foreign keys the target and delete rule. */
+  const constraints = (): Promise<unknown[]> =>
+    db.dataSource.query(
+      `SELECT tc.table_name, tc.constraint_type,
+              array_to_string(array_agg(DISTINCT kcu.column_name), ',') AS columns,
+              max(ccu.table_name) FILTER (WHERE tc.constraint_type = 'FOREIGN KEY') AS references_table,
+              max(ccu.column_name) FILTER (WHERE tc.constraint_type = 'FOREIGN KEY') AS references_column,
+              max(rc.delete_rule) AS delete_rule
+         FROM information_schema.table_constraints tc
+         JOIN information_schema.key_column_usage kcu
+           ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name
+         LEFT JOIN information_schema.constraint_column_usage ccu
+           ON ccu.constraint_schema = tc.constraint_schema AND ccu.constraint_name = tc.constraint_name
+         LEFT JOIN information_schema.referential_constraints rc
+           ON rc.constraint_schema = tc.constraint_schema AND rc.constraint_name = tc.constraint_name
+        WHERE tc.table_schema = 'public' AND tc.table_name IN ('users', 'assessments')
+          AND tc.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY')
+        GROUP BY tc.table_name, tc.constraint_type, tc.constraint_name
+        ORDER BY tc.table_name, tc.constraint_type`,
+    );
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  describe('up', () => {
+    beforeAll(async () => {
+      expect(await tables()).toEqual([]);
+      const applied = await db.dataSource.runMigrations({ transaction: 'each' });
+      expect(applied.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
+    });
+
+    it('creates exactly users, assessments and the migrations table', async () => {
+      expect(await tables()).toEqual(['assessments', 'typeorm_migrations', 'users']);
+    });
+
+    it('users has exactly the contract columns', async () => {
+      expect(await columnsOf('users')).toEqual(USERS_COLUMNS);
+    });
+
+    it('assessments has exactly the contract columns', async () => {
+      expect(await columnsOf('assessments')).toEqual(ASSESSMENTS_COLUMNS);
+    });
+
+    it('has the primary keys, the unique email and the cascading foreign key', async () => {
+      expect(await constraints()).toEqual([
+        { table_name: 'assessments', constraint_type: 'FOREIGN KEY', columns: 'user_id', references_table: 'users', references_column: 'id', delete_rule: 'CASCADE' },
+        { table_name: 'assessments', constraint_type: 'PRIMARY KEY', columns: 'id', references_table: null, references_column: null, delete_rule: null },
+        { table_name: 'users', constraint_type: 'PRIMARY KEY', columns: 'id', references_table: null, references_column: null, delete_rule: null },
+        { table_name: 'users', constraint_type: 'UNIQUE', columns: 'email', references_table: null, references_column: null, delete_rule: null },
+      ]);
+    });
+
+    it('the id columns are serial: backed by a sequence owned by the column', async () => {
+      const owned: { table_name: string; sequence: string | null }[] = await db.dataSource.query(
+        `SELECT t AS table_name, pg_get_serial_sequence(t, 'id') AS sequence FROM unnest(ARRAY['assessments', 'users']) AS t ORDER BY t`,
+      );
+      expect(owned).toEqual([
+        { table_name: 'assessments', sequence: 'public.assessments_id_seq' },
+        { table_name: 'users', sequence: 'public.users_id_seq' },
+      ]);
+    });
+
+    it('fills the defaults on insert', async () => {
+      const [user] = await db.dataSource.query(`INSERT INTO users (email) VALUES ('defaults@example.com') RETURNING id`);
+      expect(typeof user.id).toBe('number');
+      const [row] = await db.dataSource.query(
+        `INSERT INTO assessments (user_id) VALUES ($1)
+         RETURNING sport, age, experience, equipment, equipment_items, equipment_reassessment_required,
+                   created_at IS NOT NULL AND updated_at IS NOT NULL AS stamped`,
+        [user.id],
+      );
+      expect(row).toEqual({
+        sport: null,
+        age: null,
+        experience: null,
+        equipment: null,
+        equipment_items: [],
+        equipment_reassessment_required: false,
+        stamped: true,
+      });
+    });
+
+    it('rejects a duplicate, missing or too long email, and a missing or unknown user', async () => {
+      await db.dataSource.query(`INSERT INTO users (email) VALUES ('unique@example.com')`);
+      expect(await sqlStateOf(db.url, `INSERT INTO users (email) VALUES ('unique@example.com')`)).toBe('23505'); // unique_violation
+      expect(await sqlStateOf(db.url, `INSERT INTO users (email) VALUES (NULL)`)).toBe('23502'); // not_null_violation
+      expect(await sqlStateOf(db.url, `INSERT INTO users (email) VALUES ($1)`, ['x'.repeat(255)])).toBe('22001'); // too long
+      expect(await sqlStateOf(db.url, `INSERT INTO assessments (user_id) VALUES (-1)`)).toBe('23503'); // foreign_key_violation
+      expect(await sqlStateOf(db.url, `INSERT INTO assessments (user_id) VALUES (NULL)`)).toBe('23502');
+      // 254 characters fit.
+      await db.dataSource.query(`INSERT INTO users (email) VALUES ($1)`, ['y'.repeat(254)]);
+    });
+
+    it('deleting a user deletes its assessments, and only its own', async () => {
+      const [doomed] = await db.dataSource.query(`INSERT INTO users (email) VALUES ('doomed@example.com') RETURNING id`);
+      const [kept] = await db.dataSource.query(`INSERT INTO users (email) VALUES ('kept@example.com') RETURNING id`);
+      await db.dataSource.query(
+        `INSERT INTO assessments (user_id, equipment) VALUES ($1, '"full_gym"'), ($1, '["no_equipment"]'), ($2, '"full_gym"')`,
+        [doomed.id, kept.id],
+      );
+      await db.dataSource.query(`DELETE FROM users WHERE id = $1`, [doomed.id]);
+      const remaining: { user_id: number; n: number }[] = await db.dataSource.query(
+        `SELECT user_id, count(*)::int AS n FROM assessments WHERE user_id IN ($1, $2) GROUP BY user_id`,
+        [doomed.id, kept.id],
+      );
+      expect(remaining).toEqual([{ user_id: kept.id, n: 1 }]);
+    });
+
+    it('the entities and the migrations agree: the schema builder has nothing to change', async () => {
+      const sql = await db.dataSource.driver.createSchemaBuilder().log();
+      expect(sql.upQueries.map((q) => q.query)).toEqual([]);
+    });
+
+    it('no migration is pending', async () => {
+      expect(await db.dataSource.showMigrations()).toBe(false);
+    });
+  });
+
+  describe('down', () => {
+    beforeAll(async () => {
+      for (let i = 0; i < MIGRATIONS.length; i += 1) await db.dataSource.undoLastMigration({ transaction: 'each' });
+    });
+
+    it('drops both tables and their sequences', async () => {
+      expect(await tables()).toEqual(['typeorm_migrations']);
+      const sequences = await db.dataSource.query(
+        `SELECT sequence_name FROM information_schema.sequences
+          WHERE sequence_schema = 'public' AND sequence_name IN ('users_id_seq', 'assessments_id_seq')`,
+      );
+      expect(sequences).toEqual([]);
+    });
+
+    it('records no applied migration', async () => {
+      expect(await db.dataSource.query(`SELECT name FROM typeorm_migrations`)).toEqual([]);
+      expect(await db.dataSource.showMigrations()).toBe(true);
+    });
+
+    it('can go up again to the same schema', async () => {
+      await db.dataSource.runMigrations({ transaction: 'each' });
+      expect(await columnsOf('users')).toEqual(USERS_COLUMNS);
+      expect(await columnsOf('assessments')).toEqual(ASSESSMENTS_COLUMNS);
+      expect((await db.dataSource.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+    });
+  });
+});
