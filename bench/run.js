@@ -17,12 +17,13 @@ const DIST = path.join(ROOT, 'dist', 'src');
 const { DataSource } = require('typeorm');
 const { BASE_DATA_SOURCE_OPTIONS } = require(path.join(DIST, 'database/data-source-options.js'));
 const { startEmbeddedPostgres } = require(path.join(DIST, 'database/embedded-postgres.server.js'));
-const { generateSampleAssessments, categoryCounts, REALISTIC_MIX } = require(path.join(DIST, 'demo/sample-assessments.js'));
+const { generateSampleAssessments, expectedOutcomes } = require(path.join(DIST, 'demo/sample-assessments.js'));
 const { SampleDataRepository } = require(path.join(DIST, 'demo/sample-data.repository.js'));
 const { AssessmentMigrationRepository } = require(path.join(DIST, 'equipment-migration/assessment-migration.repository.js'));
 
-const GENERATOR_VERSION = 1; // bump when the sample data changes, so old templates are not reused
+const GENERATOR_VERSION = 2; // bump when the sample data changes, so old templates are not reused
 const NAIVE_MAX_ROWS = 100_000;
+const SAMPLE_OPTIONS = (rows) => ({ count: rows, seed: 42, emailPrefix: 'bench.' }); // the realistic mix
 const RESULTS = path.join(ROOT, 'bench', 'results');
 
 function parseArgs(argv) {
@@ -78,7 +79,7 @@ async function ensureTemplate(adminUrl, rows, fresh) {
     await queryRunner.connect();
     const repository = new SampleDataRepository(queryRunner);
     let batch = [];
-    for (const sample of generateSampleAssessments({ count: rows, seed: 42, emailPrefix: 'bench.' })) {
+    for (const sample of generateSampleAssessments(SAMPLE_OPTIONS(rows))) {
       batch.push(sample);
       if (batch.length === 10_000) {
         await repository.insert(batch);
@@ -182,7 +183,7 @@ async function benchOne(adminUrl, rows, options) {
     const real = readSummary(path.join(tmp, 'real.json'));
     const problems = [];
     if (JSON.stringify(dry) !== JSON.stringify(real)) problems.push(`dry run and real run differ: ${JSON.stringify(dry)} vs ${JSON.stringify(real)}`);
-    problems.push(...(await checkFinalState(urlFor(adminUrl, results.real.database), categoryCounts(rows, REALISTIC_MIX, true), real)));
+    problems.push(...(await checkFinalState(urlFor(adminUrl, results.real.database), expectedOutcomes(SAMPLE_OPTIONS(rows)), real)));
     if (problems.length > 0) throw new Error(`bench: check failed for ${rows} rows:\n  ${problems.join('\n  ')}`);
 
     const floor = JSON.parse(results.floor.stdout);

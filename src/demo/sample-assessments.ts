@@ -75,15 +75,37 @@ export const SAMPLE_SHAPES: readonly SampleShape[] = [
   shape('error', 'basic with items that are not strings', 'basic_equipment', 'abc'),
 ];
 
+/**
+ * How many rows of each kind, as weights (or exact counts when they add up to the row count). Each key draws from
+ * its own shapes: `migrate` from every shape that migrates, `multi` only from the multiple-selection arrays and
+ * `odd` only from the other legacy spellings (strings, lists, checkbox objects).
+ */
 export interface SampleMix {
-  valid: number;
-  migrate: number;
-  flag: number;
-  error: number;
+  valid?: number;
+  migrate?: number;
+  multi?: number;
+  odd?: number;
+  flag?: number;
+  error?: number;
 }
+export type SampleMixKey = keyof SampleMix;
 
-/** The benchmark's realistic mix: mostly valid rows, some multi-selects, a few to flag, a few broken. */
-export const REALISTIC_MIX: SampleMix = { valid: 75, migrate: 15, flag: 7, error: 3 };
+/**
+ * The benchmark's realistic mix, as the scale issue describes it: 75% already valid, 15% multiple selections,
+ * 7% basic_equipment without items, 3% errors and odd legacy shapes.
+ */
+export const REALISTIC_MIX: SampleMix = { valid: 75, multi: 15, flag: 7, odd: 1, error: 2 };
+
+const isArrayShape = (s: SampleShape) => s.equipmentJson?.startsWith('[') === true;
+const SHAPES_OF: Record<SampleMixKey, readonly SampleShape[]> = {
+  valid: SAMPLE_SHAPES.filter((s) => s.category === 'valid'),
+  migrate: SAMPLE_SHAPES.filter((s) => s.category === 'migrate'),
+  multi: SAMPLE_SHAPES.filter((s) => s.category === 'migrate' && isArrayShape(s)),
+  odd: SAMPLE_SHAPES.filter((s) => s.category === 'migrate' && !isArrayShape(s)),
+  flag: SAMPLE_SHAPES.filter((s) => s.category === 'flag'),
+  error: SAMPLE_SHAPES.filter((s) => s.category === 'error'),
+};
+const MIX_KEYS = Object.keys(SHAPES_OF) as SampleMixKey[];
 
 /** mulberry32: a tiny seeded PRNG, so the same arguments always give the same rows. */
 function prng(seed: number): () => number {
@@ -97,34 +119,39 @@ function prng(seed: number): () => number {
   };
 }
 
-const CATEGORIES: SampleCategory[] = ['valid', 'migrate', 'flag', 'error'];
-
 /**
- * Exact row counts per category for `count` rows: proportional to `mix` (largest remainder), and, when
- * `coverEveryShape` and there is room, at least one row of every shape of a category with a non-zero weight.
+ * Exact row counts per mix key for `count` rows: proportional to `mix` (largest remainder), and, when
+ * `coverEveryShape` and there is room, at least one row of every shape of a key with a non-zero weight.
  */
-export function categoryCounts(count: number, mix: SampleMix, coverEveryShape: boolean): Record<SampleCategory, number> {
-  const weight = CATEGORIES.reduce((sum, c) => sum + mix[c], 0);
-  const exact = CATEGORIES.map((c) => (count * mix[c]) / weight);
+export function mixCounts(count: number, mix: SampleMix, coverEveryShape: boolean): Record<SampleMixKey, number> {
+  const weightOf = (k: SampleMixKey) => mix[k] ?? 0;
+  const weight = MIX_KEYS.reduce((sum, k) => sum + weightOf(k), 0);
+  const exact = MIX_KEYS.map((k) => (count * weightOf(k)) / weight);
   const counts = exact.map(Math.floor);
-  const order = CATEGORIES.map((_, i) => i).sort((i, j) => exact[j] - counts[j] - (exact[i] - counts[i]));
+  const order = MIX_KEYS.map((_, i) => i).sort((i, j) => exact[j] - counts[j] - (exact[i] - counts[i]));
   for (let k = 0; counts.reduce((s, n) => s + n, 0) < count; k += 1) counts[order[k % order.length]] += 1;
-  const result = Object.fromEntries(CATEGORIES.map((c, i) => [c, counts[i]])) as Record<SampleCategory, number>;
+  const result = Object.fromEntries(MIX_KEYS.map((k, i) => [k, counts[i]])) as Record<SampleMixKey, number>;
   if (coverEveryShape) {
-    const needed = (c: SampleCategory) => (mix[c] > 0 ? SAMPLE_SHAPES.filter((s) => s.category === c).length : 0);
-    const totalNeeded = CATEGORIES.reduce((sum, c) => sum + needed(c), 0);
-    if (count >= totalNeeded) {
-      for (const c of CATEGORIES) {
-        const missing = needed(c) - result[c];
+    const needed = (k: SampleMixKey) => (weightOf(k) > 0 ? SHAPES_OF[k].length : 0);
+    if (count >= MIX_KEYS.reduce((sum, k) => sum + needed(k), 0)) {
+      for (const k of MIX_KEYS) {
+        const missing = needed(k) - result[k];
         if (missing <= 0) continue;
-        result[c] += missing;
-        // Take the rows from the largest other category.
-        const donor = CATEGORIES.filter((d) => d !== c).sort((x, y) => result[y] - needed(y) - (result[x] - needed(x)))[0];
+        result[k] += missing;
+        // Take the rows from the key with the most to spare.
+        const donor = MIX_KEYS.filter((d) => d !== k).sort((x, y) => result[y] - needed(y) - (result[x] - needed(x)))[0];
         result[donor] -= missing;
       }
     }
   }
   return result;
+}
+
+/** The outcome counts a generated sample must produce (what each of its shapes is expected to become). */
+export function expectedOutcomes(options: SampleOptions): Record<SampleCategory, number> {
+  const counts: Record<SampleCategory, number> = { valid: 0, migrate: 0, flag: 0, error: 0 };
+  for (const sample of generateSampleAssessments(options)) counts[sample.category] += 1;
+  return counts;
 }
 
 const SPORTS = ['running', 'cycling', 'swimming', 'football', 'climbing', 'rowing'];
@@ -141,29 +168,28 @@ export interface SampleOptions {
   startIndex?: number;
 }
 
-/** Yields `count` rows in a deterministic shuffled order; within a category the shapes take turns. */
+/** Yields `count` rows in a deterministic shuffled order; within a mix key the shapes take turns. */
 export function* generateSampleAssessments(options: SampleOptions): Generator<SampleAssessment> {
   const { count, mix = REALISTIC_MIX, seed = 1, coverEveryShape = true, emailPrefix = 'demo.user.', startIndex = 1 } = options;
-  const counts = categoryCounts(count, mix, coverEveryShape);
-  const shapesOf = Object.fromEntries(CATEGORIES.map((c) => [c, SAMPLE_SHAPES.filter((s) => s.category === c)]));
-  const used: Record<SampleCategory, number> = { valid: 0, migrate: 0, flag: 0, error: 0 };
+  const counts = mixCounts(count, mix, coverEveryShape);
+  const used = Object.fromEntries(MIX_KEYS.map((k) => [k, 0])) as Record<SampleMixKey, number>;
   let remaining = count;
   const random = prng(seed);
   for (let n = 0; n < count; n += 1) {
-    // Draw a category with probability proportional to the rows it still has: an exact, shuffled total.
+    // Draw a key with probability proportional to the rows it still has: an exact, shuffled total.
     let pick = Math.floor(random() * remaining);
-    let category: SampleCategory = 'valid';
-    for (const c of CATEGORIES) {
-      const left = counts[c] - used[c];
+    let key: SampleMixKey = 'valid';
+    for (const k of MIX_KEYS) {
+      const left = counts[k] - used[k];
       if (pick < left) {
-        category = c;
+        key = k;
         break;
       }
       pick -= left;
     }
-    const shapes = shapesOf[category];
-    const chosen = shapes[used[category] % shapes.length];
-    used[category] += 1;
+    const shapes = SHAPES_OF[key];
+    const chosen = shapes[used[key] % shapes.length];
+    used[key] += 1;
     remaining -= 1;
     yield {
       ...chosen,

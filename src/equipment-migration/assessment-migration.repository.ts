@@ -146,14 +146,16 @@ export class AssessmentMigrationRepository {
         WHERE a.${id} = w.id AND a.xmin = w.version
           AND a.${id} BETWEEN $6 AND $7 -- bounds the planner's index scan to this page
         RETURNING a.${id} AS id`,
+      // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
+      // canonical names, booleans), so the driver's per-element escaping is skipped.
       [
-        writes.map((w) => w.id),
-        writes.map((w) => w.version),
-        writes.map((w) => w.equipment),
-        writes.map((w) => w.clearItems),
-        writes.map((w) => w.reassessmentRequired),
-        Math.min(...writes.map((w) => w.id)),
-        Math.max(...writes.map((w) => w.id)),
+        `{${writes.map((w) => w.id).join(',')}}`,
+        `{${writes.map((w) => w.version).join(',')}}`,
+        `{${writes.map((w) => w.equipment).join(',')}}`,
+        `{${writes.map((w) => (w.clearItems ? 't' : 'f')).join(',')}}`,
+        `{${writes.map((w) => (w.reassessmentRequired ? 't' : 'f')).join(',')}}`,
+        writes.reduce((min, w) => Math.min(min, w.id), Infinity),
+        writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
       ],
       true, // structured result: TypeORM returns UPDATE ... RETURNING rows as result.records
     );

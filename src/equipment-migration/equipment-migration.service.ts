@@ -37,6 +37,16 @@ export interface EquipmentMigrationResult {
   reportPath?: string;
 }
 
+/** A page whose write has been sent but not yet confirmed. */
+interface StartedPage {
+  classified: Classified[];
+  writes: RowWrite[];
+  writing: Promise<Set<number>>;
+  detailsJson: string;
+  lastId: number;
+  last: boolean;
+}
+
 export const DEFAULT_BATCH_SIZE = 5000;
 export const MAX_BATCH_SIZE = 100_000;
 /** How often a row changed by someone else between read and write is re-read before it counts as an error. */
@@ -144,8 +154,8 @@ export class EquipmentMigrationService {
   }
 
   /**
-   * Keyset pages of candidates. The next page's read is sent before this page is classified, so the database works on
-   * it while Node classifies, serializes and writes the report: one connection, rarely idle.
+   * Keyset pages of candidates, pipelined on the one connection: while the database reads page k+1 and writes page k,
+   * Node classifies page k+1 and reports page k. The database is rarely idle, and the statements stay in order.
    */
   private async processPages(
     repository: AssessmentMigrationRepository,
@@ -164,27 +174,35 @@ export class EquipmentMigrationService {
     // Skipped rows never leave the database, so progress follows the position in the id range.
     const span = scope.maxId - scope.minId + 1;
     let reported = 0;
+    const finish = async (page: StartedPage) => {
+      const { classified, detailsJson } = await this.finishPage(repository, page, reportFile !== undefined);
+      this.tally(classified, summary, listedErrors);
+      if (detailsJson) await reportFile!.append(detailsJson);
+      if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
+        throw new CommandFailedError(
+          `Aborted: more than ${options.maxErrors} error rows (--max-errors ${options.maxErrors}); rolled back, nothing was changed`,
+        );
+      }
+      const position = page.last ? scope.total : Math.round(((page.lastId - scope.minId + 1) / span) * scope.total);
+      progress.advance(Math.max(0, position - reported));
+      reported = Math.max(reported, position);
+    };
+    // Statements sent ahead must not surface later as unhandled rejections when an earlier step fails.
+    const settled = <T>(promise: Promise<T>) => (promise.catch(() => undefined), promise);
     try {
-      let next: Promise<CandidateRow[]> | undefined = repository.readPage(scope.minId - 1, scope.maxId, options.batchSize);
+      let next: Promise<CandidateRow[]> | undefined = settled(repository.readPage(scope.minId - 1, scope.maxId, options.batchSize));
+      let inFlight: StartedPage | undefined;
       while (next) {
         const candidates: CandidateRow[] = await next;
+        const last = candidates.length < options.batchSize;
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
-        next = candidates.length === options.batchSize ? repository.readPage(lastId, scope.maxId, options.batchSize) : undefined;
-        // A failure below must not leave the prefetch to surface later as an unhandled rejection.
-        next?.catch(() => undefined);
-
-        const page = await this.migratePage(repository, candidates, reportFile !== undefined);
-        this.tally(page.classified, summary, listedErrors);
-        if (page.detailsJson) await reportFile!.append(page.detailsJson);
-        if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
-          throw new CommandFailedError(
-            `Aborted: more than ${options.maxErrors} error rows (--max-errors ${options.maxErrors}); rolled back, nothing was changed`,
-          );
-        }
-        const position = next ? Math.round(((lastId - scope.minId + 1) / span) * scope.total) : scope.total;
-        progress.advance(Math.max(0, position - reported));
-        reported = Math.max(reported, position);
+        next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize));
+        const started = this.startPage(repository, candidates, lastId, last, reportFile !== undefined);
+        settled(started.writing);
+        if (inFlight) await finish(inFlight);
+        inFlight = started;
       }
+      if (inFlight) await finish(inFlight);
       // Rows the rules skip are recognised in SQL and never read: they are what the other outcomes leave.
       summary.total_processed = scope.total;
       summary.skipped = Math.max(0, scope.total - summary.migrated - summary.flagged - summary.errors);
@@ -193,39 +211,50 @@ export class EquipmentMigrationService {
     }
   }
 
-  /**
-   * Classifies a page, writes its changed rows in one guarded statement, and serializes its report details while the
-   * database writes. A row someone else changed after it was read is re-read (locked this time) and classified again
-   * from its new value; only then are the details serialized again.
-   */
-  private async migratePage(
+  /** Classifies a page, sends its guarded write, and serializes its report details while the database works. */
+  private startPage(
     repository: AssessmentMigrationRepository,
     candidates: CandidateRow[],
+    lastId: number,
+    last: boolean,
+    withDetails: boolean,
+  ): StartedPage {
+    const classified = candidates.map(classifyRow);
+    const writes = this.writesFor(classified);
+    const writing = repository.writePage(writes);
+    return { classified, writes, writing, lastId, last, detailsJson: withDetails ? this.report.serializeDetails(classified) : '' };
+  }
+
+  /**
+   * Waits for a page's write. A row someone else changed after it was read is re-read (locked this time) and
+   * classified again from its new value, and only then are the page's details serialized again.
+   */
+  private async finishPage(
+    repository: AssessmentMigrationRepository,
+    page: StartedPage,
     withDetails: boolean,
   ): Promise<{ classified: Classified[]; detailsJson: string }> {
-    let classified = candidates.map(classifyRow);
-    let writes = this.writesFor(classified);
-    const writing = repository.writePage(writes);
-    let detailsJson = withDetails ? this.report.serializeDetails(classified) : '';
-    let written = await writing;
+    let { classified, writes } = page;
+    let written = await page.writing;
+    let changedAny = false;
     for (let attempt = 1; ; attempt += 1) {
       const changed = new Set(writes.filter((w) => !written.has(w.id)).map((w) => w.id));
       if (changed.size === 0) break;
+      changedAny = true;
       if (attempt >= MAX_WRITE_ATTEMPTS) {
         classified = classified.map((item) =>
           changed.has(item.row.id) ? { row: item.row, outcome: { status: 'error', reason: 'the row kept changing while it was being migrated' } } : item,
         );
-      } else {
-        // Rows deleted meanwhile are simply gone from the run.
-        const reclassified = (await repository.rereadLocked([...changed])).map(classifyRow);
-        classified = [...classified.filter((item) => !changed.has(item.row.id)), ...reclassified].sort((a, b) => a.row.id - b.row.id);
-        writes = this.writesFor(reclassified);
-        written = await repository.writePage(writes);
+        break;
       }
-      detailsJson = withDetails ? this.report.serializeDetails(classified) : '';
-      if (attempt >= MAX_WRITE_ATTEMPTS) break;
+      // Rows deleted meanwhile are simply gone from the run.
+      const reclassified = (await repository.rereadLocked([...changed])).map(classifyRow);
+      classified = [...classified.filter((item) => !changed.has(item.row.id)), ...reclassified].sort((a, b) => a.row.id - b.row.id);
+      writes = this.writesFor(reclassified);
+      written = await repository.writePage(writes);
     }
-    return { classified, detailsJson };
+    if (!changedAny) return { classified, detailsJson: page.detailsJson };
+    return { classified, detailsJson: withDetails ? this.report.serializeDetails(classified) : '' };
   }
 
   private writesFor(classified: Classified[]): RowWrite[] {
