@@ -70,7 +70,7 @@ export class EquipmentMigrationService {
 
   async run(options: EquipmentMigrationOptions): Promise<EquipmentMigrationResult> {
     // Checked before any database work: an unwritable report path changes nothing.
-    const reportFile = options.reportPath ? await ReportFileWriter.open(options.reportPath) : undefined;
+    const reportFile = options.reportPath ? ReportFileWriter.open(options.reportPath) : undefined;
     try {
       const target = await this.database.open({ announceOn: 'stdout' });
       const run: ReportRun = {
@@ -82,7 +82,7 @@ export class EquipmentMigrationService {
       };
       return await this.inTransaction(options, run, reportFile);
     } catch (error) {
-      await reportFile?.discard();
+      reportFile?.discard();
       throw error;
     }
   }
@@ -120,13 +120,13 @@ export class EquipmentMigrationService {
       if (options.dryRun) {
         if (scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
         await queryRunner.rollbackTransaction();
-        await reportFile?.finish(this.report.head(run, summary));
+        reportFile?.finish(this.report.head(run, summary));
       } else {
-        await reportFile?.finish(this.report.head(run, summary));
+        reportFile?.finish(this.report.head(run, summary));
         try {
           await queryRunner.commitTransaction();
         } catch (error) {
-          await reportFile?.removeFinal();
+          reportFile?.removeFinal();
           throw error;
         }
       }
@@ -177,7 +177,7 @@ export class EquipmentMigrationService {
     const finish = async (page: StartedPage) => {
       const { classified, detailsJson } = await this.finishPage(repository, page, reportFile !== undefined);
       this.tally(classified, summary, listedErrors);
-      if (detailsJson) await reportFile!.append(detailsJson);
+      if (detailsJson) reportFile!.append(detailsJson);
       if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
         throw new CommandFailedError(
           `Aborted: more than ${options.maxErrors} error rows (--max-errors ${options.maxErrors}); rolled back, nothing was changed`,
