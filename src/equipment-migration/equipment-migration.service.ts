@@ -49,6 +49,8 @@ interface StartedPage {
 
 export const DEFAULT_BATCH_SIZE = 5000;
 export const MAX_BATCH_SIZE = 100_000;
+/** Rows classified or serialized between two yields to the event loop (about a millisecond of work). */
+const ROWS_BETWEEN_YIELDS = 500;
 /** How often a row changed by someone else between read and write is re-read before it counts as an error. */
 const MAX_WRITE_ATTEMPTS = 3;
 
@@ -197,8 +199,7 @@ export class EquipmentMigrationService {
         const last = candidates.length < options.batchSize;
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
         next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize));
-        const started = this.startPage(repository, candidates, lastId, last, reportFile !== undefined);
-        settled(started.writing);
+        const started = await this.startPage(repository, candidates, lastId, last, reportFile !== undefined);
         if (inFlight) await finish(inFlight);
         inFlight = started;
       }
@@ -211,18 +212,34 @@ export class EquipmentMigrationService {
     }
   }
 
-  /** Classifies a page, sends its guarded write, and serializes its report details while the database works. */
-  private startPage(
+  /**
+   * Classifies a page, sends its guarded write, and serializes its report details while the database works.
+   * The work yields to the event loop every few hundred rows: node-postgres sends a queued statement only when it
+   * sees the previous one finish, so a long synchronous stretch here would leave the database idle.
+   */
+  private async startPage(
     repository: AssessmentMigrationRepository,
     candidates: CandidateRow[],
     lastId: number,
     last: boolean,
     withDetails: boolean,
-  ): StartedPage {
-    const classified = candidates.map(classifyRow);
+  ): Promise<StartedPage> {
+    const classified: Classified[] = [];
+    for (let i = 0; i < candidates.length; i += ROWS_BETWEEN_YIELDS) {
+      for (const row of candidates.slice(i, i + ROWS_BETWEEN_YIELDS)) classified.push(classifyRow(row));
+      await yieldToEventLoop();
+    }
     const writes = this.writesFor(classified);
     const writing = repository.writePage(writes);
-    return { classified, writes, writing, lastId, last, detailsJson: withDetails ? this.report.serializeDetails(classified) : '' };
+    writing.catch(() => undefined); // awaited in finishPage; never an unhandled rejection meanwhile
+    const parts: string[] = [];
+    if (withDetails) {
+      for (let i = 0; i < classified.length; i += ROWS_BETWEEN_YIELDS) {
+        parts.push(this.report.serializeDetails(classified.slice(i, i + ROWS_BETWEEN_YIELDS)));
+        await yieldToEventLoop();
+      }
+    }
+    return { classified, writes, writing, lastId, last, detailsJson: parts.filter(Boolean).join(',\n    ') };
   }
 
   /**
@@ -286,6 +303,10 @@ export class EquipmentMigrationService {
       }
     }
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function parseJson(text: string | null): unknown {
