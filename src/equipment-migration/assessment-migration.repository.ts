@@ -40,6 +40,9 @@ export class AssessmentMigrationRepository {
     updatedAt: string;
   };
 
+  /** Statements run one after the other on the run's connection; callers may send the next before the last ends. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly queryRunner: QueryRunner) {
     const meta = queryRunner.connection.getMetadata(Assessment);
     const column = (property: string) => {
@@ -78,17 +81,29 @@ export class AssessmentMigrationRepository {
       false)`;
   }
 
+  /**
+   * Runs `statement` after every statement sent before it. The migration keeps a read and a write in flight; node-
+   * postgres would queue them itself, but that is deprecated (pg 9 refuses a query on a busy client).
+   */
+  private inTurn<T>(statement: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(statement, statement);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
   private select() {
     return this.queryRunner.manager.createQueryBuilder(Assessment, 'a');
   }
 
   /** Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). */
   async scope(): Promise<{ total: number; minId: number; maxId: number }> {
-    const row = await this.select()
-      .select('count(*)::int', 'total')
-      .addSelect('COALESCE(min(a.id), 0)', 'minId')
-      .addSelect('COALESCE(max(a.id), 0)', 'maxId')
-      .getRawOne();
+    const row = await this.inTurn(() =>
+      this.select()
+        .select('count(*)::int', 'total')
+        .addSelect('COALESCE(min(a.id), 0)', 'minId')
+        .addSelect('COALESCE(max(a.id), 0)', 'maxId')
+        .getRawOne(),
+    );
     return { total: row.total, minId: row.minId, maxId: row.maxId };
   }
 
@@ -96,22 +111,19 @@ export class AssessmentMigrationRepository {
    * The next keyset page: up to `pageSize` candidates with `afterId < id <= maxId`, in id order. Rows the rules would
    * skip never leave the database; the caller counts them as total minus the candidates it saw.
    */
-  async readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidateRow[]> {
-    return this.candidates()
+  readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidateRow[]> {
+    const query = this.candidates()
       .where('a.id > :afterId AND a.id <= :maxId', { afterId, maxId })
       .andWhere(`NOT ${this.skipPredicate('a')}`)
       .orderBy('a.id', 'ASC')
-      .limit(pageSize)
-      .getRawMany();
+      .limit(pageSize);
+    return this.inTurn(() => query.getRawMany());
   }
 
   /** Re-reads rows by id, locking them, after a guarded write found them changed by someone else. */
-  async rereadLocked(ids: number[]): Promise<CandidateRow[]> {
-    return this.candidates()
-      .where('a.id = ANY(:ids)', { ids })
-      .orderBy('a.id', 'ASC')
-      .setLock('pessimistic_write')
-      .getRawMany();
+  rereadLocked(ids: number[]): Promise<CandidateRow[]> {
+    const query = this.candidates().where('a.id = ANY(:ids)', { ids }).orderBy('a.id', 'ASC').setLock('pessimistic_write');
+    return this.inTurn(() => query.getRawMany());
   }
 
   private candidates() {
@@ -136,8 +148,7 @@ export class AssessmentMigrationRepository {
   async writePage(writes: RowWrite[]): Promise<Set<number>> {
     if (writes.length === 0) return new Set();
     const { table, id, equipment, items, flag, updatedAt } = this.t;
-    const result = await this.queryRunner.query(
-      `UPDATE ${table} AS a
+    const sql = `UPDATE ${table} AS a
           SET ${equipment} = to_jsonb(w.equipment),
               ${items} = CASE WHEN w.clear_items THEN '[]'::jsonb ELSE a.${items} END,
               ${flag} = w.flag,
@@ -145,20 +156,21 @@ export class AssessmentMigrationRepository {
          FROM unnest($1::int[], $2::xid[], $3::text[], $4::bool[], $5::bool[]) AS w(id, version, equipment, clear_items, flag)
         WHERE a.${id} = w.id AND a.xmin = w.version
           AND a.${id} BETWEEN $6 AND $7 -- bounds the planner's index scan to this page
-        RETURNING a.${id} AS id`,
-      // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
-      // canonical names, booleans), so the driver's per-element escaping is skipped.
-      [
-        `{${writes.map((w) => w.id).join(',')}}`,
-        `{${writes.map((w) => w.version).join(',')}}`,
-        `{${writes.map((w) => w.equipment).join(',')}}`,
-        `{${writes.map((w) => (w.clearItems ? 't' : 'f')).join(',')}}`,
-        `{${writes.map((w) => (w.reassessmentRequired ? 't' : 'f')).join(',')}}`,
-        writes.reduce((min, w) => Math.min(min, w.id), Infinity),
-        writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
-      ],
-      true, // structured result: TypeORM returns UPDATE ... RETURNING rows as result.records
-    );
+        RETURNING a.${id} AS id`;
+    // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
+    // canonical names, booleans), so the driver's per-element escaping is skipped.
+    const parameters = [
+      `{${writes.map((w) => w.id).join(',')}}`,
+      `{${writes.map((w) => w.version).join(',')}}`,
+      `{${writes.map((w) => w.equipment).join(',')}}`,
+      `{${writes.map((w) => (w.clearItems ? 't' : 'f')).join(',')}}`,
+      `{${writes.map((w) => (w.reassessmentRequired ? 't' : 'f')).join(',')}}`,
+      writes.reduce((min, w) => Math.min(min, w.id), Infinity),
+      writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
+    ];
+    // Structured result: TypeORM returns the rows of UPDATE ... RETURNING as result.records.
+    const result = await this.inTurn(() => this.queryRunner.query(sql, parameters, true));
     return new Set((result.records as { id: number }[]).map((r) => r.id));
   }
+
 }
