@@ -1,6 +1,7 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { User } from '../entities/user.entity';
+import { errorMessage, isRowLevelError } from '../database/postgres-errors';
 import { EQUIPMENT_VALUES, EquipmentValue } from './equipment-rules';
 
 /** One candidate row as the migration reads it. jsonb columns arrive as their JSON text, so reports quote them exactly. */
@@ -13,6 +14,13 @@ export interface CandidateRow {
   reassessmentRequired: boolean;
   /** The row version read (xmin): writes are guarded by it so a concurrent change is never overwritten. */
   version: string;
+}
+
+export interface PageWriteResult {
+  /** Ids written. A row of the page that is in neither set was changed by someone else since it was read. */
+  written: Set<number>;
+  /** Ids the database refused to write, with its message. */
+  refused: Map<number, string>;
 }
 
 export interface RowWrite {
@@ -160,11 +168,40 @@ export class AssessmentMigrationRepository {
   }
 
   /**
-   * Writes a page in one statement. Each row is written only if it still is the version that was read; the ids of
-   * rows written are returned, so the caller can re-read the others.
+   * Writes a page in one statement, inside a savepoint. Each row is written only if it still is the version that was
+   * read. If the database refuses a row (a check constraint, a trigger), the page is retried in halves, each under its
+   * own savepoint, down to the refused rows: those are returned with the database's message, every other row is
+   * written. Any other error ends the run.
    */
-  async writePage(writes: RowWrite[]): Promise<Set<number>> {
-    if (writes.length === 0) return new Set();
+  writePage(writes: RowWrite[]): Promise<PageWriteResult> {
+    const refused = new Map<number, string>();
+    if (writes.length === 0) return Promise.resolve({ written: new Set(), refused });
+    // One turn for the whole page, so no other statement lands between a savepoint and its release.
+    return this.inTurn(async () => ({ written: await this.writeIsolating(writes, refused), refused }));
+  }
+
+  private async writeIsolating(writes: RowWrite[], refused: Map<number, string>): Promise<Set<number>> {
+    await this.queryRunner.query('SAVEPOINT equipment_write');
+    try {
+      const written = await this.update(writes);
+      await this.queryRunner.query('RELEASE SAVEPOINT equipment_write');
+      return written;
+    } catch (error) {
+      if (!isRowLevelError(error)) throw error;
+      await this.queryRunner.query('ROLLBACK TO SAVEPOINT equipment_write');
+      await this.queryRunner.query('RELEASE SAVEPOINT equipment_write');
+      if (writes.length === 1) {
+        refused.set(writes[0].id, errorMessage(error));
+        return new Set();
+      }
+      const half = writes.length >> 1;
+      const first = await this.writeIsolating(writes.slice(0, half), refused);
+      const second = await this.writeIsolating(writes.slice(half), refused);
+      return new Set([...first, ...second]);
+    }
+  }
+
+  private async update(writes: RowWrite[]): Promise<Set<number>> {
     const { table, id, equipment, items, flag, updatedAt } = this.t;
     const sql = `UPDATE ${table} AS a
           SET ${equipment} = to_jsonb(w.equipment),
@@ -187,8 +224,7 @@ export class AssessmentMigrationRepository {
       writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
     ];
     // Structured result: TypeORM returns the rows of UPDATE ... RETURNING as result.records.
-    const result = await this.inTurn(() => this.queryRunner.query(sql, parameters, true));
+    const result = await this.queryRunner.query(sql, parameters, true);
     return new Set((result.records as { id: number }[]).map((r) => r.id));
   }
-
 }

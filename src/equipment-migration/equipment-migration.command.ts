@@ -95,7 +95,7 @@ export class EquipmentMigrationCommand extends BaseCommand {
     return parsePath(value, '--save-report');
   }
 
-  @Option({ flags: '--batch-size <rows>', description: `rows read and written per page (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})` })
+  @Option({ flags: '--batch-size <rows>', description: `candidate rows read and written per page (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})` })
   parseBatchSize(value: string): number {
     return parseInteger(value, '--batch-size', 1, MAX_BATCH_SIZE);
   }

@@ -1,12 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
-import { CommandFailedError } from '../cli/cli-errors';
+import { CliError, CommandFailedError } from '../cli/cli-errors';
+import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
+import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
-import { AssessmentMigrationRepository, CandidateRow, RowWrite } from './assessment-migration.repository';
+import { AssessmentMigrationRepository, CandidateRow, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
 import { acquireMigrationLock } from './migration-lock';
@@ -37,11 +39,21 @@ export interface EquipmentMigrationResult {
   reportPath?: string;
 }
 
+/** Seams for tests that must interleave with a run deterministically (another session's update, say). */
+export interface MigrationHooks {
+  /** Called with each page's candidates after they are read and before they are classified and written. */
+  afterPageRead?(candidates: CandidateRow[]): Promise<void>;
+}
+export const MIGRATION_HOOKS = Symbol('MIGRATION_HOOKS');
+
+/** How long a signal waits for the run to reach its next step before the connection is closed under it. */
+const INTERRUPT_GRACE_MS = 1000;
+
 /** A page whose write has been sent but not yet confirmed. */
 interface StartedPage {
   classified: Classified[];
   writes: RowWrite[];
-  writing: Promise<Set<number>>;
+  writing: Promise<PageWriteResult>;
   detailsJson: string;
   lastId: number;
   last: boolean;
@@ -62,19 +74,25 @@ const MAX_WRITE_ATTEMPTS = 3;
 @Injectable()
 export class EquipmentMigrationService {
   private readonly writeValidator = new WriteValidator();
+  /** The transaction's connection while a run is in it (closed under it when a signal finds it stuck). */
+  private activeConnection?: QueryRunner;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly database: DatabaseConnection,
     private readonly report: ReportService,
     private readonly output: CliOutput,
+    @Inject(INTERRUPTION) private readonly interruption: Interruption,
+    @Optional() @Inject(MIGRATION_HOOKS) private readonly hooks: MigrationHooks = {},
   ) {}
 
   async run(options: EquipmentMigrationOptions): Promise<EquipmentMigrationResult> {
     // Checked before any database work: an unwritable report path changes nothing.
     const reportFile = options.reportPath ? ReportFileWriter.open(options.reportPath) : undefined;
+    const stopListening = this.interruption.subscribe(() => this.onInterrupt());
     try {
       const target = await this.database.open({ announceOn: 'stdout' });
+      this.interruption.throwIfRaised();
       const run: ReportRun = {
         id: randomUUID(),
         dry_run: options.dryRun,
@@ -86,7 +104,20 @@ export class EquipmentMigrationService {
     } catch (error) {
       reportFile?.discard();
       throw error;
+    } finally {
+      stopListening();
     }
+  }
+
+  /**
+   * A signal arrived. The run stops at its next step (pages take milliseconds); a statement that keeps it waiting
+   * longer (a lock wait, say) is ended by closing the connection, on which PostgreSQL rolls the transaction back.
+   */
+  private onInterrupt(): void {
+    const connection = this.activeConnection;
+    setTimeout(() => {
+      if (this.activeConnection === connection && connection) destroyConnection(connection);
+    }, INTERRUPT_GRACE_MS).unref();
   }
 
   private async inTransaction(
@@ -96,10 +127,13 @@ export class EquipmentMigrationService {
   ): Promise<EquipmentMigrationResult> {
     const queryRunner = this.dataSource.createQueryRunner();
     await queryRunner.connect();
+    this.activeConnection = queryRunner;
+    let committing = false;
     try {
       await queryRunner.startTransaction('READ COMMITTED');
       await this.applyTimeouts(queryRunner, options);
       await acquireMigrationLock(queryRunner, options.waitForLockSeconds);
+      this.interruption.throwIfRaised();
 
       this.output.line('Starting equipment data migration...');
       if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
@@ -125,6 +159,8 @@ export class EquipmentMigrationService {
         reportFile?.finish(this.report.head(run, summary));
       } else {
         reportFile?.finish(this.report.head(run, summary));
+        this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
+        committing = true;
         try {
           await queryRunner.commitTransaction();
         } catch (error) {
@@ -141,9 +177,37 @@ export class EquipmentMigrationService {
       if (queryRunner.isTransactionActive) {
         await queryRunner.rollbackTransaction().catch(() => undefined);
       }
-      throw error;
+      throw this.explain(error, options, committing);
     } finally {
-      await queryRunner.release();
+      this.activeConnection = undefined;
+      await queryRunner.release().catch(() => undefined);
+    }
+  }
+
+  /** One clear line (exit 1) for whatever ended the run; an interruption wins over the error it caused. */
+  private explain(error: unknown, options: EquipmentMigrationOptions, committing: boolean): unknown {
+    if (this.interruption.signal) return new InterruptedError(this.interruption.signal);
+    if (error instanceof CliError) return error;
+    const detail = errorMessage(error);
+    switch (fatalKind(error)) {
+      case 'lock-timeout':
+        return new CommandFailedError(
+          `Gave up waiting for a row lock after ${options.lockTimeoutSeconds}s (lock_timeout, --lock-timeout): another session holds a lock on an assessment; rolled back, nothing was changed`,
+        );
+      case 'statement-timeout':
+        return new CommandFailedError(
+          `A statement ran longer than ${options.statementTimeoutSeconds}s (statement_timeout, --statement-timeout); rolled back, nothing was changed`,
+        );
+      case 'connection-lost':
+        return new CommandFailedError(
+          committing
+            ? `Lost the database connection while committing (${detail}): the outcome is unknown; a --dry-run shows what is left to migrate`
+            : `Lost the database connection (${detail}); PostgreSQL rolled the transaction back, nothing was changed`,
+        );
+      case 'deadlock':
+        return new CommandFailedError(`Deadlock with another session (${detail}); rolled back, nothing was changed`);
+      default:
+        return new CommandFailedError(`Migration failed: ${detail}; rolled back, nothing was changed`);
     }
   }
 
@@ -196,6 +260,8 @@ export class EquipmentMigrationService {
       let inFlight: StartedPage | undefined;
       while (next) {
         const candidates: CandidateRow[] = await next;
+        this.interruption.throwIfRaised();
+        await this.hooks.afterPageRead?.(candidates);
         const last = candidates.length < options.batchSize;
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
         next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize));
@@ -252,25 +318,33 @@ export class EquipmentMigrationService {
     withDetails: boolean,
   ): Promise<{ classified: Classified[]; detailsJson: string }> {
     let { classified, writes } = page;
-    let written = await page.writing;
-    let changedAny = false;
+    let result = await page.writing;
+    let revised = false;
     for (let attempt = 1; ; attempt += 1) {
-      const changed = new Set(writes.filter((w) => !written.has(w.id)).map((w) => w.id));
+      if (result.refused.size > 0) {
+        revised = true;
+        classified = classified.map((item) => {
+          const message = result.refused.get(item.row.id);
+          return message === undefined ? item : { row: item.row, outcome: { status: 'error', reason: `the database refused the write: ${message}` } };
+        });
+      }
+      const changed = new Set(writes.filter((w) => !result.written.has(w.id) && !result.refused.has(w.id)).map((w) => w.id));
       if (changed.size === 0) break;
-      changedAny = true;
+      revised = true;
       if (attempt >= MAX_WRITE_ATTEMPTS) {
         classified = classified.map((item) =>
           changed.has(item.row.id) ? { row: item.row, outcome: { status: 'error', reason: 'the row kept changing while it was being migrated' } } : item,
         );
         break;
       }
+      // Someone changed these rows after they were read: read them again, locked, and decide from their new values.
       // Rows deleted meanwhile are simply gone from the run.
       const reclassified = (await repository.rereadLocked([...changed])).map(classifyRow);
       classified = [...classified.filter((item) => !changed.has(item.row.id)), ...reclassified].sort((a, b) => a.row.id - b.row.id);
       writes = this.writesFor(reclassified);
-      written = await repository.writePage(writes);
+      result = await repository.writePage(writes);
     }
-    if (!changedAny) return { classified, detailsJson: page.detailsJson };
+    if (!revised) return { classified, detailsJson: page.detailsJson };
     return { classified, detailsJson: withDetails ? this.report.serializeDetails(classified) : '' };
   }
 
@@ -303,6 +377,12 @@ export class EquipmentMigrationService {
       }
     }
   }
+}
+
+/** Closes the socket under a query runner: PostgreSQL then rolls back its transaction and releases its locks. */
+function destroyConnection(queryRunner: QueryRunner): void {
+  const client = (queryRunner as unknown as { databaseConnection?: { connection?: { stream?: { destroy(): void } } } }).databaseConnection;
+  client?.connection?.stream?.destroy();
 }
 
 function yieldToEventLoop(): Promise<void> {

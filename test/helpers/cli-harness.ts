@@ -4,7 +4,9 @@ import { CommandTestFactory } from 'nest-commander-testing';
 import { AppModule } from '../../src/app.module';
 import { CliOutput } from '../../src/cli/cli-output.service';
 import { cliRunOptions } from '../../src/cli/cli-options';
+import { INTERRUPTION, Interruption } from '../../src/cli/interruption';
 import { PROCESS_ENV } from '../../src/cli/process-env';
+import { MIGRATION_HOOKS, MigrationHooks } from '../../src/equipment-migration/equipment-migration.service';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -40,20 +42,31 @@ export class RecordingOutput extends CliOutput {
  * Runs a command in-process through the Nest testing module (nest-commander's CommandTestFactory), with the same
  * error handling as the real CLI, against the given environment (usually a TestDatabase's env).
  */
-export async function runCommand(args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+export interface RunCommandOptions {
+  /** Seams into the migration (e.g. another session's update between a page's read and its write). */
+  hooks?: MigrationHooks;
+  /** Raise it to interrupt the run as a signal would; a fresh one by default. */
+  interruption?: Interruption;
+}
+
+export async function runCommand(args: string[], env: NodeJS.ProcessEnv, options: RunCommandOptions = {}): Promise<CommandResult> {
   const output = new RecordingOutput();
   let exitCode = 0;
-  const options = cliRunOptions(
+  const runOptions = cliRunOptions(
     (code) => {
       exitCode = code;
     },
     (line) => output.stderr.push(line),
   );
-  const moduleRef = await CommandTestFactory.createTestingCommand({ imports: [AppModule] }, options)
+  const moduleRef = await CommandTestFactory.createTestingCommand({ imports: [AppModule] }, runOptions)
     .overrideProvider(CliOutput)
     .useValue(output)
     .overrideProvider(PROCESS_ENV)
     .useValue(env)
+    .overrideProvider(INTERRUPTION)
+    .useValue(options.interruption ?? new Interruption())
+    .overrideProvider(MIGRATION_HOOKS)
+    .useValue(options.hooks ?? {})
     .compile();
   moduleRef.useLogger(false);
   await CommandTestFactory.run(moduleRef, args);
