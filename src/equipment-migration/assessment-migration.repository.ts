@@ -106,6 +106,11 @@ export class AssessmentMigrationRepository {
     return result;
   }
 
+  /** Resolves when every statement sent so far has finished (successfully or not). */
+  async drain(): Promise<void> {
+    await this.queue;
+  }
+
   private select() {
     return this.queryRunner.manager.createQueryBuilder(Assessment, 'a');
   }

@@ -129,6 +129,7 @@ export class EquipmentMigrationService {
     await queryRunner.connect();
     this.activeConnection = queryRunner;
     let committing = false;
+    let repository: AssessmentMigrationRepository | undefined;
     try {
       await queryRunner.startTransaction('READ COMMITTED');
       await this.applyTimeouts(queryRunner, options);
@@ -137,7 +138,7 @@ export class EquipmentMigrationService {
 
       this.output.line('Starting equipment data migration...');
       if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
-      const repository = new AssessmentMigrationRepository(queryRunner);
+      repository = new AssessmentMigrationRepository(queryRunner);
       const scope = await repository.scope();
       const summary = this.report.emptySummary();
       const listedErrors: ListedError[] = [];
@@ -174,6 +175,8 @@ export class EquipmentMigrationService {
       this.output.line('Migration completed successfully!');
       return { runId: run.id, summary, committed: !options.dryRun, reportPath: reportFile?.path };
     } catch (error) {
+      // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
+      await repository?.drain();
       if (queryRunner.isTransactionActive) {
         await queryRunner.rollbackTransaction().catch(() => undefined);
       }
