@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../../src/database/embedded-postgres.server';
 import { PROJECT_ROOT, ProcessResult, runCli } from '../helpers/cli-harness';
 
 /**
@@ -14,14 +15,6 @@ const TIMEOUT_MS = 60_000;
 /** The harness gives up a little before Jest does, so that a hang reports the child's output. */
 const CLI_TIMEOUT_MS = 55_000;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Asserts how the child ended; on a mismatch the failure message carries its stdout and stderr. */
 function expectExit(result: ProcessResult, code: number): void {

@@ -188,7 +188,6 @@ function errorLines(stdout: string[]): string[] {
   return stdout.filter((l) => l.startsWith('Error in assessment '));
 }
 
-// Jest's default is 5 s per test (a project-level testTimeout is not applied); real databases and child processes need more.
 
 describe('migrate-equipment outcomes (real PostgreSQL)', () => {
   let db: TestDatabase;

@@ -13,7 +13,6 @@ import { createTestDatabase, TestDatabase } from '../helpers/test-database';
  *   as a stray argument.
  * The command must honour the first (with a warning) and refuse the second before touching the database.
  */
-// Jest's default is 5 s per test (a project-level testTimeout is not applied); real databases and child processes need more.
 
 describe('migrate-equipment through `npm run cli` (child process)', () => {
   let db: TestDatabase;

@@ -83,7 +83,6 @@ const generatedRow: fc.Arbitrary<GeneratedRow> = fc
   .record({ equipment: equipmentText, items: itemsText, flag: fc.boolean() })
   .filter((row) => STORABLE(row.items) && (row.equipment === null || STORABLE(row.equipment)));
 
-// Jest's default is 5 s per test (a project-level testTimeout is not applied); real databases and child processes need more.
 
 describe('SQL skip predicate agrees with EquipmentRules.classify (real PostgreSQL)', () => {
   let db: TestDatabase;
