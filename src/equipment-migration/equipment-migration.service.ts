@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
 import { CliError, CommandFailedError } from '../cli/cli-errors';
-import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
-import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { CliOutput } from '../cli/cli-output.service';
+import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
+import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { AssessmentMigrationRepository, CandidateRow, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
@@ -19,7 +19,7 @@ import { MigrationSummary, ReportRun } from './report.types';
 export interface EquipmentMigrationOptions {
   dryRun: boolean;
   reportPath?: string;
-  /** Rows per keyset page. */
+  /** Candidate rows per keyset page. */
   batchSize: number;
   /** Abort (roll back, exit 1) when more rows than this are errors. */
   maxErrors?: number;
@@ -65,7 +65,6 @@ export const MAX_BATCH_SIZE = 100_000;
 const ROWS_BETWEEN_YIELDS = 500;
 /** How often a row changed by someone else between read and write is re-read before it counts as an error. */
 const MAX_WRITE_ATTEMPTS = 3;
-
 
 /**
  * The port of migrate_equipment_data: one transaction on one QueryRunner, keyset pages, the pure EquipmentRules,
