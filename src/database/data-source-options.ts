@@ -1,9 +1,11 @@
 import type { DataSourceOptions } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
+import { EquipmentMigrationChange } from '../entities/equipment-migration-change.entity';
+import { EquipmentMigrationRun } from '../entities/equipment-migration-run.entity';
 import { User } from '../entities/user.entity';
 import { MIGRATIONS } from '../migrations';
 
-export const ENTITIES = [User, Assessment];
+export const ENTITIES = [User, Assessment, EquipmentMigrationRun, EquipmentMigrationChange];
 
 /** What every DataSource of the app shares. Schema changes go through migrations only: never synchronize. */
 export const BASE_DATA_SOURCE_OPTIONS = {

@@ -1,4 +1,5 @@
 import { CreateUsersAndAssessments1795771857148 } from './1795771857148-CreateUsersAndAssessments';
+import { AddEquipmentMigrationAudit1795775815539 } from './1795775815539-AddEquipmentMigrationAudit';
 
 // Every schema migration, in order. `npm run migration:generate -- src/migrations/<Name>` writes a new file: add it here.
-export const MIGRATIONS = [CreateUsersAndAssessments1795771857148];
+export const MIGRATIONS = [CreateUsersAndAssessments1795771857148, AddEquipmentMigrationAudit1795775815539];

@@ -98,8 +98,8 @@ describe('schema migrations on a fresh database', () => {
       expect(applied.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
     });
 
-    it('creates exactly users, assessments and the migrations table', async () => {
-      expect(await tables()).toEqual(['assessments', 'typeorm_migrations', 'users']);
+    it('creates exactly users, assessments, the audit trail and the migrations table', async () => {
+      expect(await tables()).toEqual(['assessments', 'equipment_migration_changes', 'equipment_migration_runs', 'typeorm_migrations', 'users']);
     });
 
     it('users has exactly the contract columns', async () => {

@@ -1,0 +1,37 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { EquipmentMigrationRun } from './equipment-migration-run.entity';
+
+/**
+ * One assessment a run changed: its equipment, items and flag before and after. No foreign key to assessments: a row
+ * deleted later must not take its history with it (a revert reports it as missing).
+ */
+@Entity({ name: 'equipment_migration_changes' })
+export class EquipmentMigrationChange {
+  @PrimaryColumn({ name: 'run_id', type: 'uuid' })
+  runId!: string;
+
+  @ManyToOne(() => EquipmentMigrationRun, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'run_id' })
+  run?: EquipmentMigrationRun;
+
+  @PrimaryColumn({ name: 'assessment_id', type: 'int' })
+  assessmentId!: number;
+
+  @Column({ name: 'previous_equipment', type: 'jsonb', nullable: true })
+  previousEquipment!: unknown;
+
+  @Column({ name: 'previous_items', type: 'jsonb' })
+  previousItems!: unknown;
+
+  @Column({ name: 'previous_reassessment_required', type: 'boolean' })
+  previousReassessmentRequired!: boolean;
+
+  @Column({ name: 'new_equipment', type: 'jsonb', nullable: true })
+  newEquipment!: unknown;
+
+  @Column({ name: 'new_items', type: 'jsonb' })
+  newItems!: unknown;
+
+  @Column({ name: 'new_reassessment_required', type: 'boolean' })
+  newReassessmentRequired!: boolean;
+}
