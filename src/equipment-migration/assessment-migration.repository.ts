@@ -1,8 +1,8 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
-import { User } from '../entities/user.entity';
 import { errorMessage, isRowLevelError } from '../database/postgres-errors';
-import { EQUIPMENT_VALUES, EquipmentValue } from './equipment-rules';
+import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from './assessment-columns';
+import { EquipmentValue } from './equipment-rules';
 
 /** One candidate row as the migration reads it. jsonb columns arrive as their JSON text, so reports quote them exactly. */
 export interface CandidateRow {
@@ -31,69 +31,28 @@ export interface RowWrite {
   reassessmentRequired: boolean;
 }
 
-const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
-
 /**
  * All SQL of the equipment migration. Table and column names come from the entities' metadata, so the entities stay
  * the one source of truth for the schema. Pages are read by keyset (`id > last ORDER BY id LIMIT n`), and rows the
  * rules would skip are recognised in SQL, so only candidates travel to Node.
  */
 export class AssessmentMigrationRepository {
-  private readonly t: {
-    table: string;
-    id: string;
-    equipment: string;
-    items: string;
-    flag: string;
-    updatedAt: string;
-    users: string;
-    usersId: string;
-    usersEmail: string;
-  };
-
+  private readonly t: AssessmentColumns;
   /** Statements run one after the other on the run's connection; callers may send the next before the last ends. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly queryRunner: QueryRunner) {
-    const meta = queryRunner.connection.getMetadata(Assessment);
-    const userMeta = queryRunner.connection.getMetadata(User);
-    const column = (property: string, of = meta) => {
-      const found = of.findColumnWithPropertyName(property);
-      if (!found) throw new Error(`${of.name}.${property} is not mapped`);
-      return queryRunner.connection.driver.escape(found.databaseName);
-    };
-    const escape = (name: string) => queryRunner.connection.driver.escape(name);
-    this.t = {
-      table: escape(meta.tableName),
-      id: column('id'),
-      equipment: column('equipment'),
-      items: column('equipmentItems'),
-      flag: column('equipmentReassessmentRequired'),
-      updatedAt: column('updatedAt'),
-      users: escape(userMeta.tableName),
-      usersId: column('id', userMeta),
-      usersEmail: column('email', userMeta),
-    };
+    this.t = assessmentColumns(queryRunner.connection);
   }
 
-  /**
-   * SQL twin of EquipmentRules' "skipped" outcome: a canonical JSON string (only a JSON string renders to one of those
-   * texts), and basic_equipment only with valid items, or with empty items and the flag already set. A property test
-   * checks both agree on arbitrary data. jsonb_path_exists is several times cheaper here than a jsonb_array_elements
-   * subquery, and this predicate runs once for every row of the table.
-   */
+  /** The rules' "skipped", in SQL (see canonicalAndConsistent). */
   skipPredicate(alias = 'a'): string {
-    const { equipment, items, flag } = this.t;
-    const e = `${alias}.${equipment}`;
-    const i = `${alias}.${items}`;
-    return `COALESCE(
-      (${e} #>> '{}') IN (${EQUIPMENT_VALUES.map(quote).join(', ')})
-      AND ((${e} #>> '{}') <> 'basic_equipment' OR CASE jsonb_typeof(${i})
-        WHEN 'null' THEN ${alias}.${flag}
-        WHEN 'array' THEN CASE WHEN jsonb_array_length(${i}) = 0 THEN ${alias}.${flag}
-          ELSE NOT jsonb_path_exists(${i}, 'strict $[*] ? (@.type() != "string" || @ == "")') END
-        ELSE false END),
-      false)`;
+    return canonicalAndConsistent(this.t, alias);
+  }
+
+  /** Resolves when every statement sent so far has finished (successfully or not). */
+  async drain(): Promise<void> {
+    await this.queue;
   }
 
   /**
@@ -104,11 +63,6 @@ export class AssessmentMigrationRepository {
     const result = this.queue.then(statement, statement);
     this.queue = result.catch(() => undefined);
     return result;
-  }
-
-  /** Resolves when every statement sent so far has finished (successfully or not). */
-  async drain(): Promise<void> {
-    await this.queue;
   }
 
   private select() {
