@@ -3,8 +3,9 @@ import { CliModule } from './cli/cli.module';
 import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
 import { EquipmentMigrationModule } from './equipment-migration/equipment-migration.module';
+import { EquipmentVerificationModule } from './equipment-verification/equipment-verification.module';
 
 @Module({
-  imports: [CliModule, DatabaseModule, EquipmentMigrationModule, DemoModule],
+  imports: [CliModule, DatabaseModule, EquipmentMigrationModule, EquipmentVerificationModule, DemoModule],
 })
 export class AppModule {}

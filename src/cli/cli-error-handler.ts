@@ -22,7 +22,7 @@ export function createCliErrorHandler(setExitCode: (code: number) => void, write
       return;
     }
     if (error instanceof CliError) {
-      writeError(redactPasswords(error.message));
+      if (error.message) writeError(redactPasswords(error.message));
       setExitCode(error.exitCode);
       return;
     }
