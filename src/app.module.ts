@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
 import { CliModule } from './cli/cli.module';
 import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
@@ -6,6 +7,6 @@ import { EquipmentMigrationModule } from './equipment-migration/equipment-migrat
 import { EquipmentVerificationModule } from './equipment-verification/equipment-verification.module';
 
 @Module({
-  imports: [CliModule, DatabaseModule, EquipmentMigrationModule, EquipmentVerificationModule, DemoModule],
+  imports: [CliModule, DatabaseModule, EquipmentMigrationModule, EquipmentVerificationModule, AuditModule, DemoModule],
 })
 export class AppModule {}

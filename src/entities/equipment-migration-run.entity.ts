@@ -2,6 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type MigrationRunKind = 'migrate' | 'revert';
 export type MigrationRunStatus = 'running' | 'completed' | 'reverted';
+export type MigrationRunOptions = Record<string, string | number | boolean | null>;
 
 /**
  * One committed run of migrate-equipment or revert-equipment-migration, written in the run's own transaction (a dry
@@ -27,7 +28,7 @@ export class EquipmentMigrationRun {
 
   /** The options the run was given (batch size, timeouts, …). */
   @Column({ type: 'jsonb' })
-  options!: Record<string, unknown>;
+  options!: MigrationRunOptions;
 
   /** The report's summary (or, for a revert, its counts). */
   @Column({ type: 'jsonb', nullable: true })

@@ -1,6 +1,7 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { errorMessage, isRowLevelError } from '../database/postgres-errors';
+import { ChangeColumns, changeColumns } from '../audit/change-columns';
 import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from './assessment-columns';
 import { EquipmentValue } from './equipment-rules';
 
@@ -38,16 +39,17 @@ export interface RowWrite {
  */
 export class AssessmentMigrationRepository {
   private readonly t: AssessmentColumns;
+  private readonly changes: ChangeColumns;
   /** Statements run one after the other on the run's connection; callers may send the next before the last ends. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly queryRunner: QueryRunner) {
+  /** `runId`: the audit-trail run every written row is recorded under, in the same statement as the write. */
+  constructor(
+    private readonly queryRunner: QueryRunner,
+    private readonly runId: string,
+  ) {
     this.t = assessmentColumns(queryRunner.connection);
-  }
-
-  /** The rules' "skipped", in SQL (see canonicalAndConsistent). */
-  skipPredicate(alias = 'a'): string {
-    return canonicalAndConsistent(this.t, alias);
+    this.changes = changeColumns(queryRunner.connection);
   }
 
   /** Resolves when every statement sent so far has finished (successfully or not). */
@@ -88,7 +90,7 @@ export class AssessmentMigrationRepository {
   readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidateRow[]> {
     const page = this.candidates()
       .where('a.id > :afterId AND a.id <= :maxId', { afterId, maxId })
-      .andWhere(`NOT ${this.skipPredicate('a')}`)
+      .andWhere(`NOT ${canonicalAndConsistent(this.t, 'a')}`) // rows the rules would skip stay in the database
       .orderBy('a.id', 'ASC')
       .limit(pageSize);
     return this.withEmails(page);
@@ -160,17 +162,40 @@ export class AssessmentMigrationRepository {
     }
   }
 
+  /**
+   * The guarded write and its audit rows, in one statement: `before` reads the values each row holds in the
+   * statement's snapshot, the UPDATE writes only rows still at the version read, and the INSERT records exactly the
+   * rows written, with their values before and after.
+   */
   private async update(writes: RowWrite[]): Promise<Set<number>> {
     const { table, id, equipment, items, flag, updatedAt } = this.t;
-    const sql = `UPDATE ${table} AS a
-          SET ${equipment} = to_jsonb(w.equipment),
-              ${items} = CASE WHEN w.clear_items THEN '[]'::jsonb ELSE a.${items} END,
-              ${flag} = w.flag,
-              ${updatedAt} = now()
-         FROM unnest($1::int[], $2::xid[], $3::text[], $4::bool[], $5::bool[]) AS w(id, version, equipment, clear_items, flag)
-        WHERE a.${id} = w.id AND a.xmin = w.version
-          AND a.${id} BETWEEN $6 AND $7 -- bounds the planner's index scan to this page
-        RETURNING a.${id} AS id`;
+    const c = this.changes;
+    const sql = `WITH w AS (
+           SELECT * FROM unnest($1::int[], $2::xid[], $3::text[], $4::bool[], $5::bool[]) AS w(id, version, equipment, clear_items, flag)
+         ),
+         before AS (
+           SELECT a.${id} AS id, a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag
+             FROM ${table} AS a JOIN w ON a.${id} = w.id
+            WHERE a.${id} BETWEEN $6 AND $7
+         ),
+         written AS (
+           UPDATE ${table} AS a
+              SET ${equipment} = to_jsonb(w.equipment),
+                  ${items} = CASE WHEN w.clear_items THEN '[]'::jsonb ELSE a.${items} END,
+                  ${flag} = w.flag,
+                  ${updatedAt} = now()
+             FROM w
+            WHERE a.${id} = w.id AND a.xmin = w.version
+              AND a.${id} BETWEEN $6 AND $7 -- bounds the planner's index scan to this page
+           RETURNING a.${id} AS id, a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag
+         ),
+         audit AS (
+           INSERT INTO ${c.table} (${c.runId}, ${c.assessmentId}, ${c.previousEquipment}, ${c.previousItems}, ${c.previousFlag},
+                                   ${c.newEquipment}, ${c.newItems}, ${c.newFlag})
+           SELECT $8::uuid, written.id, before.equipment, before.items, before.flag, written.equipment, written.items, written.flag
+             FROM written JOIN before ON before.id = written.id
+         )
+         SELECT id FROM written`;
     // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
     // canonical names, booleans), so the driver's per-element escaping is skipped.
     const parameters = [
@@ -181,9 +206,9 @@ export class AssessmentMigrationRepository {
       `{${writes.map((w) => (w.reassessmentRequired ? 't' : 'f')).join(',')}}`,
       writes.reduce((min, w) => Math.min(min, w.id), Infinity),
       writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
+      this.runId,
     ];
-    // Structured result: TypeORM returns the rows of UPDATE ... RETURNING as result.records.
-    const result = await this.queryRunner.query(sql, parameters, true);
-    return new Set((result.records as { id: number }[]).map((r) => r.id));
+    const rows: { id: number }[] = await this.queryRunner.query(sql, parameters);
+    return new Set(rows.map((r) => r.id));
   }
 }

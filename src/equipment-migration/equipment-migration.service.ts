@@ -11,6 +11,8 @@ import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { AssessmentMigrationRepository, CandidateRow, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
+import { MigrationRunRepository } from '../audit/migration-run.repository';
+import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
 import { acquireMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
 import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
@@ -137,7 +139,9 @@ export class EquipmentMigrationService {
 
       this.output.line('Starting equipment data migration...');
       if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
-      repository = new AssessmentMigrationRepository(queryRunner);
+      const runs = new MigrationRunRepository(queryRunner.manager);
+      await runs.start({ id: run.id, kind: 'migrate', startedAt: new Date(run.started_at), options: recordedOptions(options) });
+      repository = new AssessmentMigrationRepository(queryRunner, run.id);
       const scope = await repository.scope();
       const summary = this.report.emptySummary();
       const listedErrors: ListedError[] = [];
@@ -153,6 +157,7 @@ export class EquipmentMigrationService {
       }
 
       run.finished_at = new Date().toISOString();
+      await runs.complete(run.id, { ...summary }, null);
       if (options.dryRun) {
         if (scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
         await queryRunner.rollbackTransaction();
@@ -385,6 +390,11 @@ export class EquipmentMigrationService {
 function destroyConnection(queryRunner: QueryRunner): void {
   const client = (queryRunner as unknown as { databaseConnection?: { connection?: { stream?: { destroy(): void } } } }).databaseConnection;
   client?.connection?.stream?.destroy();
+}
+
+/** The options as the audit trail records them (set ones only). */
+function recordedOptions(options: EquipmentMigrationOptions): MigrationRunOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as MigrationRunOptions;
 }
 
 function yieldToEventLoop(): Promise<void> {

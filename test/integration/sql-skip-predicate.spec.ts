@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { QueryRunner } from 'typeorm';
-import { AssessmentMigrationRepository } from '../../src/equipment-migration/assessment-migration.repository';
+import { assessmentColumns, canonicalAndConsistent } from '../../src/equipment-migration/assessment-columns';
 import { EquipmentRules, EQUIPMENT_VALUES } from '../../src/equipment-migration/equipment-rules';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
@@ -94,7 +94,7 @@ describe('SQL skip predicate agrees with EquipmentRules.classify (real PostgreSQ
     db = await createTestDatabase();
     queryRunner = db.dataSource.createQueryRunner();
     await queryRunner.connect();
-    predicate = new AssessmentMigrationRepository(queryRunner).skipPredicate('a');
+    predicate = canonicalAndConsistent(assessmentColumns(queryRunner.connection), 'a');
     const [user] = await queryRunner.query(`INSERT INTO users (email) VALUES ('predicate@example.com') RETURNING id`);
     userId = user.id;
   });
