@@ -1,4 +1,5 @@
 import { Inject } from '@nestjs/common';
+import { InvalidArgumentError } from 'commander';
 import { Command, Option } from 'nest-commander';
 import { BaseCommand } from '../cli/base.command';
 import { NPM_HINT } from '../cli/cli-error-handler';
@@ -22,6 +23,7 @@ export interface MigrateEquipmentCommandOptions {
   waitForLock?: number;
   lockTimeout?: number;
   statementTimeout?: number;
+  expectPlan?: string;
 }
 
 const EXIT_CODES_HELP = `
@@ -36,7 +38,7 @@ Exit codes:
  * Options npm takes for itself when they are given without `--` (npm run cli migrate-equipment --batch-size 5).
  * Not --no-progress: npm's own `progress` setting is commonly set in .npmrc, and a missing progress bar is harmless.
  */
-const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock', 'lock_timeout', 'statement_timeout'];
+const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock', 'lock_timeout', 'statement_timeout', 'expect_plan'];
 
 @Command({
   name: 'migrate-equipment',
@@ -83,6 +85,7 @@ export class EquipmentMigrationCommand extends BaseCommand {
       waitForLockSeconds: options.waitForLock ?? 0,
       lockTimeoutSeconds: options.lockTimeout ?? 10,
       statementTimeoutSeconds: options.statementTimeout,
+      expectPlan: options.expectPlan,
     };
   }
 
@@ -119,6 +122,18 @@ export class EquipmentMigrationCommand extends BaseCommand {
   @Option({ flags: '--lock-timeout <seconds>', description: 'give up when a row lock is held longer than this (default 10; 0: wait forever)' })
   parseLockTimeout(value: string): number {
     return parseInteger(value, '--lock-timeout', 0, 86_400);
+  }
+
+  @Option({
+    flags: '--expect-plan <fingerprint>',
+    description: 'the "Plan fingerprint" a reviewed dry run printed: roll back (exit 1) if the plan differs',
+  })
+  parseExpectPlan(value: string): string {
+    const fingerprint = value.trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(fingerprint)) {
+      throw new InvalidArgumentError(`--expect-plan takes the 64 hex digits of a "Plan fingerprint:" line (got "${value}").`);
+    }
+    return fingerprint;
   }
 
   @Option({ flags: '--statement-timeout <seconds>', description: 'give up when one statement runs longer than this (default: no limit)' })

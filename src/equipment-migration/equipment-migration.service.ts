@@ -14,6 +14,7 @@ import { WriteValidator } from './equipment-write.dto';
 import { MigrationRunRepository } from '../audit/migration-run.repository';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
 import { acquireMigrationLock } from './migration-lock';
+import { PlanFingerprint } from './plan-fingerprint';
 import { ReportFileWriter } from './report-file.writer';
 import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
 import { MigrationSummary, ReportRun } from './report.types';
@@ -32,6 +33,8 @@ export interface EquipmentMigrationOptions {
   lockTimeoutSeconds: number;
   /** SET LOCAL statement_timeout, in seconds (undefined: none). */
   statementTimeoutSeconds?: number;
+  /** The plan fingerprint a reviewed dry run printed: the run rolls back (exit 1) if its plan differs. */
+  expectPlan?: string;
 }
 
 export interface EquipmentMigrationResult {
@@ -99,6 +102,7 @@ export class EquipmentMigrationService {
         dry_run: options.dryRun,
         started_at: new Date().toISOString(),
         finished_at: '',
+        plan_fingerprint: '',
         database: { host: target.host, port: target.port, name: target.database, user: target.user },
       };
       return await this.inTransaction(options, run, reportFile);
@@ -145,19 +149,26 @@ export class EquipmentMigrationService {
       const scope = await repository.scope();
       const summary = this.report.emptySummary();
       const listedErrors: ListedError[] = [];
+      const plan = new PlanFingerprint();
 
       if (scope.total === 0) {
         this.output.line('No assessments found to migrate');
       } else {
         this.output.line(`Found ${scope.total} assessments to process`);
-        await this.processPages(repository, scope, options, summary, listedErrors, reportFile);
+        await this.processPages(repository, scope, options, { summary, listedErrors, plan }, reportFile);
         for (const line of this.report.errorLines(listedErrors, summary.errors, reportFile !== undefined)) {
           this.output.line(line);
         }
       }
 
       run.finished_at = new Date().toISOString();
-      await runs.complete(run.id, { ...summary }, null);
+      run.plan_fingerprint = plan.digest();
+      if (options.expectPlan !== undefined && options.expectPlan !== run.plan_fingerprint) {
+        throw new CommandFailedError(
+          `The plan differs from the reviewed one (fingerprint ${run.plan_fingerprint}, expected ${options.expectPlan}): the data changed since the dry run; ${plan.size} rows are now planned to change or fail; rolled back, nothing was changed`,
+        );
+      }
+      await runs.complete(run.id, { ...summary }, run.plan_fingerprint);
       if (options.dryRun) {
         if (scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
         await queryRunner.rollbackTransaction();
@@ -175,6 +186,7 @@ export class EquipmentMigrationService {
       }
 
       if (scope.total > 0) this.report.printSummary(summary);
+      this.output.line(`Plan fingerprint: ${run.plan_fingerprint}`);
       if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
       this.output.line('Migration completed successfully!');
       return { runId: run.id, summary, committed: !options.dryRun, reportPath: reportFile?.path };
@@ -234,8 +246,7 @@ export class EquipmentMigrationService {
     repository: AssessmentMigrationRepository,
     scope: { total: number; minId: number; maxId: number },
     options: EquipmentMigrationOptions,
-    summary: MigrationSummary,
-    listedErrors: ListedError[],
+    { summary, listedErrors, plan }: { summary: MigrationSummary; listedErrors: ListedError[]; plan: PlanFingerprint },
     reportFile?: ReportFileWriter,
   ): Promise<void> {
     const progress = createProgress({
@@ -250,6 +261,7 @@ export class EquipmentMigrationService {
     const finish = async (page: StartedPage) => {
       const { classified, detailsJson } = await this.finishPage(repository, page, reportFile !== undefined);
       this.tally(classified, summary, listedErrors);
+      plan.add(classified);
       if (detailsJson) reportFile!.append(detailsJson);
       if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
         throw new CommandFailedError(

@@ -13,6 +13,8 @@ export interface ReportRun {
   dry_run: boolean;
   started_at: string;
   finished_at: string;
+  /** Hash of the ordered plan (see PlanFingerprint): what a reviewer passes to --expect-plan. */
+  plan_fingerprint: string;
   database: { host: string; port: number; name: string; user: string };
 }
 

@@ -42,6 +42,7 @@ describe('the guide worked example (150 rows)', () => {
       'Skipped (Already Valid): 115',
       'Errors: 0',
       '',
+      expect.stringMatching(/^Plan fingerprint: [0-9a-f]{64}$/),
       'Migration completed successfully!',
     ]);
     expect(await snapshotAssessments(db.dataSource)).toEqual(before);
@@ -63,6 +64,7 @@ describe('the guide worked example (150 rows)', () => {
       'Skipped (Already Valid): 115',
       'Errors: 0',
       '',
+      expect.stringMatching(/^Plan fingerprint: [0-9a-f]{64}$/),
       `Report saved to: ${reportPath}`,
       'Migration completed successfully!',
     ]);

@@ -1,0 +1,46 @@
+import { CandidateRow } from './assessment-migration.repository';
+import { EquipmentRules } from './equipment-rules';
+import { PlanFingerprint } from './plan-fingerprint';
+import type { Classified } from './report.service';
+
+const row = (id: number, equipment: unknown, items: unknown = []): Classified => {
+  const candidate: CandidateRow = {
+    id,
+    userId: id,
+    userEmail: `${id}@example.com`,
+    equipmentJson: JSON.stringify(equipment),
+    itemsJson: JSON.stringify(items),
+    reassessmentRequired: false,
+    version: '1',
+  };
+  return { row: candidate, outcome: EquipmentRules.classify({ equipment, equipmentItems: items, reassessmentRequired: false }) };
+};
+
+const fingerprint = (...pages: Classified[][]) => {
+  const plan = new PlanFingerprint();
+  for (const page of pages) plan.add(page);
+  return plan.digest();
+};
+
+describe('PlanFingerprint', () => {
+  const rows = [row(1, ['no_equipment', 'full_gym']), row(2, 'full_gym'), row(3, 'basic_equipment'), row(4, ['trampoline'])];
+
+  it('does not depend on how the rows are paged', () => {
+    expect(fingerprint(rows)).toBe(fingerprint(rows.slice(0, 1), rows.slice(1, 3), rows.slice(3)));
+  });
+
+  it('ignores skipped rows and counts the others', () => {
+    const plan = new PlanFingerprint();
+    plan.add(rows);
+    expect(plan.size).toBe(3);
+    expect(fingerprint(rows)).toBe(fingerprint(rows.filter((item) => item.row.id !== 2)));
+  });
+
+  it('changes when an outcome, a written value or an id changes', () => {
+    const base = fingerprint(rows);
+    expect(fingerprint([row(1, ['no_equipment']), ...rows.slice(1)])).not.toBe(base);
+    expect(fingerprint([rows[0], rows[1], row(3, 'basic_equipment', ['mat']), rows[3]])).not.toBe(base);
+    expect(fingerprint([row(5, ['no_equipment', 'full_gym']), ...rows.slice(1)])).not.toBe(base);
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
