@@ -28,7 +28,9 @@ export function fatalKind(error: unknown): FatalKind {
   if (state === '55P03') return 'lock-timeout';
   if (state === '57014' && /statement timeout/i.test(message)) return 'statement-timeout';
   if (state === '40P01') return 'deadlock';
-  if ((state && /^(08|57P0)/.test(state)) || /connection terminated|not queryable|ECONNRESET|EPIPE|terminating connection/i.test(message)) {
+  // TypeORM releases a query runner whose connection failed while idle: its next query says it was released.
+  const released = (error as { name?: string })?.name === 'QueryRunnerAlreadyReleasedError';
+  if (released || (state && /^(08|57P0)/.test(state)) || /connection terminated|not queryable|ECONNRESET|EPIPE|terminating connection/i.test(message)) {
     return 'connection-lost';
   }
   return 'other';

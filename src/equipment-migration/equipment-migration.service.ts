@@ -1,25 +1,21 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, QueryRunner } from 'typeorm';
-import { CliError, CommandFailedError } from '../cli/cli-errors';
+import { CommandFailedError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
-import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
-import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { AssessmentMigrationRepository, CandidateRow, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
 import { MigrationRunRepository } from '../audit/migration-run.repository';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
-import { acquireMigrationLock } from './migration-lock';
+import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards } from './guarded-transaction';
 import { PlanFingerprint } from './plan-fingerprint';
 import { ReportFileWriter } from './report-file.writer';
 import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
 import { MigrationSummary, ReportRun } from './report.types';
 
-export interface EquipmentMigrationOptions {
+export interface EquipmentMigrationOptions extends TransactionGuards {
   dryRun: boolean;
   reportPath?: string;
   /** Candidate rows per keyset page. */
@@ -27,12 +23,6 @@ export interface EquipmentMigrationOptions {
   /** Abort (roll back, exit 1) when more rows than this are errors. */
   maxErrors?: number;
   progress: boolean;
-  /** Seconds to wait for another run's lock before giving up (exit 3). */
-  waitForLockSeconds: number;
-  /** SET LOCAL lock_timeout, in seconds (0: none). */
-  lockTimeoutSeconds: number;
-  /** SET LOCAL statement_timeout, in seconds (undefined: none). */
-  statementTimeoutSeconds?: number;
   /** The plan fingerprint a reviewed dry run printed: the run rolls back (exit 1) if its plan differs. */
   expectPlan?: string;
 }
@@ -50,9 +40,6 @@ export interface MigrationHooks {
   afterPageRead?(candidates: CandidateRow[]): Promise<void>;
 }
 export const MIGRATION_HOOKS = Symbol('MIGRATION_HOOKS');
-
-/** How long a signal waits for the run to reach its next step before the connection is closed under it. */
-const INTERRUPT_GRACE_MS = 1000;
 
 /** A page whose write has been sent but not yet confirmed. */
 interface StartedPage {
@@ -78,25 +65,22 @@ const MAX_WRITE_ATTEMPTS = 3;
 @Injectable()
 export class EquipmentMigrationService {
   private readonly writeValidator = new WriteValidator();
-  /** The transaction's connection while a run is in it (closed under it when a signal finds it stuck). */
-  private activeConnection?: QueryRunner;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: GuardedTransactionRunner,
     private readonly database: DatabaseConnection,
     private readonly report: ReportService,
     private readonly output: CliOutput,
-    @Inject(INTERRUPTION) private readonly interruption: Interruption,
     @Optional() @Inject(MIGRATION_HOOKS) private readonly hooks: MigrationHooks = {},
   ) {}
 
   async run(options: EquipmentMigrationOptions): Promise<EquipmentMigrationResult> {
     // Checked before any database work: an unwritable report path changes nothing.
     const reportFile = options.reportPath ? ReportFileWriter.open(options.reportPath) : undefined;
-    const stopListening = this.interruption.subscribe(() => this.onInterrupt());
+    const stopListening = this.transactions.listen();
     try {
       const target = await this.database.open({ announceOn: 'stdout' });
-      this.interruption.throwIfRaised();
+      this.transactions.checkpoint();
       const run: ReportRun = {
         id: randomUUID(),
         dry_run: options.dryRun,
@@ -114,38 +98,20 @@ export class EquipmentMigrationService {
     }
   }
 
-  /**
-   * A signal arrived. The run stops at its next step (pages take milliseconds); a statement that keeps it waiting
-   * longer (a lock wait, say) is ended by closing the connection, on which PostgreSQL rolls the transaction back.
-   */
-  private onInterrupt(): void {
-    const connection = this.activeConnection;
-    setTimeout(() => {
-      if (this.activeConnection === connection && connection) destroyConnection(connection);
-    }, INTERRUPT_GRACE_MS).unref();
-  }
-
-  private async inTransaction(
+  private inTransaction(
     options: EquipmentMigrationOptions,
     run: ReportRun,
     reportFile?: ReportFileWriter,
   ): Promise<EquipmentMigrationResult> {
-    const queryRunner = this.dataSource.createQueryRunner();
-    await queryRunner.connect();
-    this.activeConnection = queryRunner;
-    let committing = false;
-    let repository: AssessmentMigrationRepository | undefined;
-    try {
-      await queryRunner.startTransaction('READ COMMITTED');
-      await this.applyTimeouts(queryRunner, options);
-      await acquireMigrationLock(queryRunner, options.waitForLockSeconds);
-      this.interruption.throwIfRaised();
-
+    return this.transactions.run(options, async (transaction) => {
+      const { queryRunner } = transaction;
       this.output.line('Starting equipment data migration...');
       if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
       const runs = new MigrationRunRepository(queryRunner.manager);
       await runs.start({ id: run.id, kind: 'migrate', startedAt: new Date(run.started_at), options: recordedOptions(options) });
-      repository = new AssessmentMigrationRepository(queryRunner, run.id);
+      const repository = new AssessmentMigrationRepository(queryRunner, run.id);
+      // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
+      transaction.beforeRollback(() => repository.drain());
       const scope = await repository.scope();
       const summary = this.report.emptySummary();
       const listedErrors: ListedError[] = [];
@@ -155,7 +121,7 @@ export class EquipmentMigrationService {
         this.output.line('No assessments found to migrate');
       } else {
         this.output.line(`Found ${scope.total} assessments to process`);
-        await this.processPages(repository, scope, options, { summary, listedErrors, plan }, reportFile);
+        await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan }, reportFile);
         for (const line of this.report.errorLines(listedErrors, summary.errors, reportFile !== undefined)) {
           this.output.line(line);
         }
@@ -171,14 +137,12 @@ export class EquipmentMigrationService {
       await runs.complete(run.id, { ...summary }, run.plan_fingerprint);
       if (options.dryRun) {
         if (scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
-        await queryRunner.rollbackTransaction();
+        await transaction.rollback();
         reportFile?.finish(this.report.head(run, summary));
       } else {
         reportFile?.finish(this.report.head(run, summary));
-        this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
-        committing = true;
         try {
-          await queryRunner.commitTransaction();
+          await transaction.commit();
         } catch (error) {
           reportFile?.removeFinal();
           throw error;
@@ -190,52 +154,7 @@ export class EquipmentMigrationService {
       if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
       this.output.line('Migration completed successfully!');
       return { runId: run.id, summary, committed: !options.dryRun, reportPath: reportFile?.path };
-    } catch (error) {
-      // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
-      await repository?.drain();
-      if (queryRunner.isTransactionActive) {
-        await queryRunner.rollbackTransaction().catch(() => undefined);
-      }
-      throw this.explain(error, options, committing);
-    } finally {
-      this.activeConnection = undefined;
-      await queryRunner.release().catch(() => undefined);
-    }
-  }
-
-  /** One clear line (exit 1) for whatever ended the run; an interruption wins over the error it caused. */
-  private explain(error: unknown, options: EquipmentMigrationOptions, committing: boolean): unknown {
-    if (this.interruption.signal) return new InterruptedError(this.interruption.signal);
-    if (error instanceof CliError) return error;
-    const detail = errorMessage(error);
-    switch (fatalKind(error)) {
-      case 'lock-timeout':
-        return new CommandFailedError(
-          `Gave up waiting for a row lock after ${options.lockTimeoutSeconds}s (lock_timeout, --lock-timeout): another session holds a lock on an assessment; rolled back, nothing was changed`,
-        );
-      case 'statement-timeout':
-        return new CommandFailedError(
-          `A statement ran longer than ${options.statementTimeoutSeconds}s (statement_timeout, --statement-timeout); rolled back, nothing was changed`,
-        );
-      case 'connection-lost':
-        return new CommandFailedError(
-          committing
-            ? `Lost the database connection while committing (${detail}): the outcome is unknown; a --dry-run shows what is left to migrate`
-            : `Lost the database connection (${detail}); PostgreSQL rolled the transaction back, nothing was changed`,
-        );
-      case 'deadlock':
-        return new CommandFailedError(`Deadlock with another session (${detail}); rolled back, nothing was changed`);
-      default:
-        return new CommandFailedError(`Migration failed: ${detail}; rolled back, nothing was changed`);
-    }
-  }
-
-  private async applyTimeouts(queryRunner: QueryRunner, options: EquipmentMigrationOptions): Promise<void> {
-    // SET LOCAL takes no bind parameters; the values are validated integers.
-    await queryRunner.query(`SET LOCAL lock_timeout = '${Math.trunc(options.lockTimeoutSeconds * 1000)}ms'`);
-    if (options.statementTimeoutSeconds !== undefined) {
-      await queryRunner.query(`SET LOCAL statement_timeout = '${Math.trunc(options.statementTimeoutSeconds * 1000)}ms'`);
-    }
+    });
   }
 
   /**
@@ -244,6 +163,7 @@ export class EquipmentMigrationService {
    */
   private async processPages(
     repository: AssessmentMigrationRepository,
+    transaction: GuardedTransaction,
     scope: { total: number; minId: number; maxId: number },
     options: EquipmentMigrationOptions,
     { summary, listedErrors, plan }: { summary: MigrationSummary; listedErrors: ListedError[]; plan: PlanFingerprint },
@@ -279,7 +199,7 @@ export class EquipmentMigrationService {
       let inFlight: StartedPage | undefined;
       while (next) {
         const candidates: CandidateRow[] = await next;
-        this.interruption.throwIfRaised();
+        transaction.checkpoint();
         await this.hooks.afterPageRead?.(candidates);
         const last = candidates.length < options.batchSize;
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
@@ -396,12 +316,6 @@ export class EquipmentMigrationService {
       }
     }
   }
-}
-
-/** Closes the socket under a query runner: PostgreSQL then rolls back its transaction and releases its locks. */
-function destroyConnection(queryRunner: QueryRunner): void {
-  const client = (queryRunner as unknown as { databaseConnection?: { connection?: { stream?: { destroy(): void } } } }).databaseConnection;
-  client?.connection?.stream?.destroy();
 }
 
 /** The options as the audit trail records them (set ones only). */
