@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { CliOutput } from '../cli/cli-output.service';
+import { UsageError } from '../cli/cli-errors';
+import { DatabaseConnection } from '../database/database-connection.service';
+import { GuardedTransactionRunner, TransactionGuards } from '../equipment-migration/guarded-transaction';
+import { ReportFileWriter } from '../equipment-migration/report-file.writer';
+import { REPORT_VERSION } from '../equipment-migration/report.types';
+import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
+import { MigrationRunRepository } from './migration-run.repository';
+import { RecordedChange, RevertRepository } from './revert.repository';
+
+export interface RevertOptions extends TransactionGuards {
+  runId: string;
+  dryRun: boolean;
+  reportPath?: string;
+  batchSize: number;
+}
+
+export interface RevertSummary {
+  total_processed: number;
+  reverted: number;
+  conflicts: number;
+  missing: number;
+}
+
+type Decision = { change: RecordedChange; status: 'reverted' | 'conflict' | 'missing' };
+
+const MAX_LISTED = 20;
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The exact undo of one migration run: every row it changed goes back to its previous equipment, items and flag,
+ * but only where the row still holds exactly what the run wrote. Rows changed since are conflicts (left alone, both
+ * values reported); rows deleted since are missing. Same transaction, lock, signal and exit-code rules as the
+ * migration; the revert is recorded as a run of its own, and a run is reverted at most once.
+ */
+@Injectable()
+export class RevertService {
+  constructor(
+    private readonly transactions: GuardedTransactionRunner,
+    private readonly database: DatabaseConnection,
+    private readonly output: CliOutput,
+  ) {}
+
+  async run(options: RevertOptions): Promise<RevertSummary> {
+    const reportFile = options.reportPath ? ReportFileWriter.open(options.reportPath) : undefined;
+    const stopListening = this.transactions.listen();
+    try {
+      const target = await this.database.open({ announceOn: 'stdout' });
+      this.transactions.checkpoint();
+      const startedAt = new Date();
+      const revertRunId = randomUUID();
+      return await this.transactions.run(options, async (transaction) => {
+        const runs = new MigrationRunRepository(transaction.queryRunner.manager);
+        const reverted = await runs.findForUpdate(options.runId);
+        if (!reverted) throw new UsageError(`No migration run ${options.runId} (see \`npm run cli -- migration-runs\`)`);
+        if (reverted.kind !== 'migrate') throw new UsageError(`Run ${options.runId} is a revert: only migration runs can be reverted`);
+        if (reverted.status === 'reverted') {
+          throw new UsageError(`Run ${options.runId} was already reverted (by run ${reverted.revertedByRunId}); a run is reverted at most once`);
+        }
+
+        this.output.line('Starting equipment migration revert...');
+        if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
+        await runs.start({ id: revertRunId, kind: 'revert', startedAt, options: recordedOptions(options), revertsRunId: options.runId });
+        const repository = new RevertRepository(transaction.queryRunner, options.runId, revertRunId);
+        const total = await repository.countChanges();
+        this.output.line(`Found ${total} changed assessments to revert (run ${options.runId})`);
+
+        const summary: RevertSummary = { total_processed: 0, reverted: 0, conflicts: 0, missing: 0 };
+        const listed: string[] = [];
+        let details = '';
+        for (let afterId = 0; ; ) {
+          const page = await repository.readPage(afterId, options.batchSize);
+          if (page.length === 0) break;
+          afterId = page[page.length - 1].id;
+          transaction.checkpoint();
+          for (const { change, status } of await this.revertPage(repository, page)) {
+            summary.total_processed += 1;
+            if (status === 'reverted') summary.reverted += 1;
+            else {
+              if (status === 'conflict') summary.conflicts += 1;
+              else summary.missing += 1;
+              if (listed.length < MAX_LISTED) listed.push(describe(change, status));
+              if (reportFile) details += (details ? ',\n    ' : '') + detailJson(change, status);
+            }
+          }
+          if (reportFile && details) {
+            reportFile.append(details);
+            details = '';
+          }
+          if (page.length < options.batchSize) break;
+        }
+        const problems = summary.conflicts + summary.missing;
+        for (const line of listed) this.output.line(line);
+        if (problems > listed.length) this.output.line(`... and ${problems - listed.length} more (${reportFile ? 'see the report' : 'run with --save-report to see them all'})`);
+
+        await runs.complete(revertRunId, { ...summary }, null);
+        const head = {
+          report_version: REPORT_VERSION,
+          run: {
+            id: revertRunId,
+            dry_run: options.dryRun,
+            reverts_run_id: options.runId,
+            started_at: startedAt.toISOString(),
+            finished_at: new Date().toISOString(),
+            database: { host: target.host, port: target.port, name: target.database, user: target.user },
+          },
+          summary,
+        };
+        if (options.dryRun) {
+          this.output.line('Rolling back changes (dry run mode)');
+          await transaction.rollback();
+          reportFile?.finish(head);
+        } else {
+          await runs.markReverted(options.runId, revertRunId);
+          reportFile?.finish(head);
+          try {
+            await transaction.commit();
+          } catch (error) {
+            reportFile?.removeFinal();
+            throw error;
+          }
+        }
+        this.output.line();
+        this.output.line('--- Revert Report ---');
+        this.output.line(`Total Processed: ${summary.total_processed}`);
+        this.output.line(`Reverted: ${summary.reverted}`);
+        this.output.line(`Conflicts: ${summary.conflicts}`);
+        this.output.line(`Missing: ${summary.missing}`);
+        this.output.line();
+        if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
+        this.output.line('Revert completed successfully!');
+        return summary;
+      });
+    } catch (error) {
+      reportFile?.discard();
+      throw error;
+    } finally {
+      stopListening();
+    }
+  }
+
+  /** Decides each change of a page and restores the rows that still hold what the run wrote (guarded by version). */
+  private async revertPage(repository: RevertRepository, page: RecordedChange[]): Promise<Decision[]> {
+    const decided = new Map<number, Decision>();
+    let pending = page;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const toRestore: { id: number; version: string }[] = [];
+      for (const change of pending) {
+        const status = decide(change);
+        decided.set(change.id, { change, status });
+        if (status === 'reverted') toRestore.push({ id: change.id, version: change.version! });
+      }
+      const restored = await repository.restore(toRestore);
+      const moved = toRestore.filter((r) => !restored.has(r.id)).map((r) => r.id);
+      if (moved.length === 0) break;
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`assessments ${moved.join(', ')} kept changing while they were being reverted`);
+      pending = await repository.rereadLocked(moved);
+    }
+    return [...decided.values()].sort((x, y) => x.change.id - y.change.id);
+  }
+}
+
+function decide(change: RecordedChange): Decision['status'] {
+  if (!change.present) return 'missing';
+  const holdsWhatTheRunWrote =
+    change.currentEquipment === change.wroteEquipment && change.currentItems === change.wroteItems && change.currentFlag === change.wroteFlag;
+  return holdsWhatTheRunWrote ? 'reverted' : 'conflict';
+}
+
+function describe(change: RecordedChange, status: Decision['status']): string {
+  return status === 'missing'
+    ? `Missing: assessment ${change.id} was deleted since the run`
+    : `Conflict in assessment ${change.id}: it now holds ${change.currentEquipment}, the run wrote ${change.wroteEquipment}; left as it is`;
+}
+
+function detailJson(change: RecordedChange, status: Decision['status']): string {
+  if (status === 'missing') return `{"assessment_id":${change.id},"status":"missing"}`;
+  return (
+    `{"assessment_id":${change.id},"status":"conflict",` +
+    `"run_wrote":{"equipment":${change.wroteEquipment ?? 'null'},"items":${change.wroteItems},"reassessment_required":${change.wroteFlag}},` +
+    `"current":{"equipment":${change.currentEquipment ?? 'null'},"items":${change.currentItems},"reassessment_required":${change.currentFlag}}}`
+  );
+}
+
+function recordedOptions(options: RevertOptions): MigrationRunOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as MigrationRunOptions;
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../helpers/cli-harness';
+import { seedMix, snapshotAssessments } from '../helpers/fixtures';
+import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+
+/** Every column but updated_at, per row, as PostgreSQL's JSON text. */
+const contents = async (db: TestDatabase) =>
+  (await db.dataSource.query(`SELECT id, (to_jsonb(a) - 'updated_at')::text AS row FROM assessments a ORDER BY id`)) as { id: number; row: string }[];
+
+const lastRunId = async (db: TestDatabase) =>
+  (await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'migrate' ORDER BY started_at DESC LIMIT 1`))[0].id as string;
+
+describe('revert-equipment-migration', () => {
+  let db: TestDatabase;
+  let folder: string;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    await seedMix(db.dataSource, 240, { valid: 150, multi: 40, odd: 15, flag: 20, error: 15 });
+    folder = mkdtempSync(join(tmpdir(), 'revert-'));
+  });
+
+  afterEach(async () => {
+    await db.drop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const migrate = () => runCommand(['migrate-equipment', '--no-progress', '--batch-size', '17'], db.env);
+
+  it('migrate then revert gives back the table byte for byte (every column but updated_at)', async () => {
+    const start = await contents(db);
+    expect((await migrate()).exitCode).toBe(0);
+    expect(await contents(db)).not.toEqual(start);
+    const result = await runCommand(['revert-equipment-migration', await lastRunId(db), '--batch-size', '7'], db.env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toEqual(
+      expect.arrayContaining(['--- Revert Report ---', 'Total Processed: 75', 'Reverted: 75', 'Conflicts: 0', 'Missing: 0', 'Revert completed successfully!']),
+    );
+    expect(await contents(db)).toEqual(start);
+  });
+
+  it('keeps rows users changed since (conflicts, both values reported) and reports deleted rows as missing', async () => {
+    const start = await contents(db);
+    expect((await migrate()).exitCode).toBe(0);
+    const runId = await lastRunId(db);
+    const changed: number[] = (await db.dataSource.query(`SELECT assessment_id FROM equipment_migration_changes ORDER BY assessment_id LIMIT 4`)).map(
+      (r: { assessment_id: number }) => r.assessment_id,
+    );
+    const [deleted, ...reassessed] = changed;
+    await db.dataSource.query(`UPDATE assessments SET equipment = '"no_equipment"', equipment_items = '[]' WHERE id = ANY($1)`, [reassessed]);
+    await db.dataSource.query(`DELETE FROM assessments WHERE id = $1`, [deleted]);
+    const userValues = await contents(db);
+
+    const reportPath = join(folder, 'revert.json');
+    const result = await runCommand(['revert-equipment-migration', runId, '--save-report', reportPath], db.env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toEqual(expect.arrayContaining(['Reverted: 71', 'Conflicts: 3', 'Missing: 1']));
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report.summary).toEqual({ total_processed: 75, reverted: 71, conflicts: 3, missing: 1 });
+    expect(report.details.map((d: { assessment_id: number; status: string }) => [d.assessment_id, d.status])).toEqual([
+      [deleted, 'missing'],
+      ...reassessed.map((id) => [id, 'conflict']),
+    ]);
+    expect(report.details[1].current.equipment).toBe('no_equipment');
+
+    const after = new Map((await contents(db)).map((r) => [r.id, r.row]));
+    const startById = new Map(start.map((r) => [r.id, r.row]));
+    for (const { id, row } of userValues) {
+      // The user's rows stay as the user left them; every other row is back where it started.
+      expect({ id, row: after.get(id) }).toEqual({ id, row: reassessed.includes(id) ? row : startById.get(id) });
+    }
+    expect(after.has(deleted)).toBe(false);
+  });
+
+  it('a dry run changes nothing, and a run cannot be reverted twice', async () => {
+    expect((await migrate()).exitCode).toBe(0);
+    const runId = await lastRunId(db);
+    const migrated = await snapshotAssessments(db.dataSource);
+    const dry = await runCommand(['revert-equipment-migration', runId, '--dry-run'], db.env);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain('DRY RUN MODE - No changes will be saved');
+    expect(await snapshotAssessments(db.dataSource)).toEqual(migrated);
+
+    expect((await runCommand(['revert-equipment-migration', runId], db.env)).exitCode).toBe(0);
+    const again = await runCommand(['revert-equipment-migration', runId], db.env);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr.join('\n')).toContain('was already reverted');
+    const runs = await db.dataSource.query(`SELECT kind, status, reverts_run_id, reverted_by_run_id FROM equipment_migration_runs ORDER BY started_at`);
+    expect(runs).toEqual([
+      { kind: 'migrate', status: 'reverted', reverts_run_id: null, reverted_by_run_id: expect.any(String) },
+      { kind: 'revert', status: 'completed', reverts_run_id: runId, reverted_by_run_id: null },
+    ]);
+  });
+
+  it('refuses an unknown or malformed run id (exit 2) and a revert run', async () => {
+    expect((await runCommand(['revert-equipment-migration', randomUUID()], db.env)).exitCode).toBe(2);
+    expect((await runCommand(['revert-equipment-migration', 'not-a-uuid'], db.env)).exitCode).toBe(2);
+    expect((await runCommand(['revert-equipment-migration'], db.env)).exitCode).toBe(2);
+    expect((await migrate()).exitCode).toBe(0);
+    expect((await runCommand(['revert-equipment-migration', await lastRunId(db)], db.env)).exitCode).toBe(0);
+    const revertId = (await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'revert'`))[0].id;
+    const result = await runCommand(['revert-equipment-migration', revertId], db.env);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.join('\n')).toContain('only migration runs can be reverted');
+  });
+
+  it('a migration after a revert works as on fresh data', async () => {
+    const first = await migrate();
+    expect((await runCommand(['revert-equipment-migration', await lastRunId(db)], db.env)).exitCode).toBe(0);
+    const second = await migrate();
+    const counts = (stdout: string[]) => stdout.filter((line) => /^(Migrated|Flagged for Re-assessment|Skipped \(Already Valid\)|Errors): /.test(line));
+    expect(counts(second.stdout)).toEqual(counts(first.stdout));
+  });
+});
