@@ -17,6 +17,16 @@ export interface CandidateRow {
   version: string;
 }
 
+/** How many assessments hold each equipment value; `other` is every legacy or invalid value. */
+export type EquipmentDistribution = Record<EquipmentValue | 'other', number>;
+
+export interface RunScope {
+  total: number;
+  minId: number;
+  maxId: number;
+  before: EquipmentDistribution;
+}
+
 export interface PageWriteResult {
   /** Ids written. A row of the page that is in neither set was changed by someone else since it was read. */
   written: Set<number>;
@@ -72,15 +82,25 @@ export class AssessmentMigrationRepository {
   }
 
   /** Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). */
-  async scope(): Promise<{ total: number; minId: number; maxId: number }> {
+  async scope(): Promise<RunScope> {
     const row = await this.inTurn(() =>
       this.select()
         .select('count(*)::int', 'total')
         .addSelect('COALESCE(min(a.id), 0)', 'minId')
         .addSelect('COALESCE(max(a.id), 0)', 'maxId')
+        // The distribution before the run, in the same scan.
+        .addSelect(`count(*) FILTER (WHERE a.equipment = '"full_gym"'::jsonb)::int`, 'full_gym')
+        .addSelect(`count(*) FILTER (WHERE a.equipment = '"basic_equipment"'::jsonb)::int`, 'basic_equipment')
+        .addSelect(`count(*) FILTER (WHERE a.equipment = '"no_equipment"'::jsonb)::int`, 'no_equipment')
         .getRawOne(),
     );
-    return { total: row.total, minId: row.minId, maxId: row.maxId };
+    const canonical = row.full_gym + row.basic_equipment + row.no_equipment;
+    return {
+      total: row.total,
+      minId: row.minId,
+      maxId: row.maxId,
+      before: { full_gym: row.full_gym, basic_equipment: row.basic_equipment, no_equipment: row.no_equipment, other: row.total - canonical },
+    };
   }
 
   /**

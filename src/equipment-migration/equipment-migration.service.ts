@@ -4,7 +4,7 @@ import { CommandFailedError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
-import { AssessmentMigrationRepository, CandidateRow, PageWriteResult, RowWrite } from './assessment-migration.repository';
+import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
 import { MigrationRunRepository } from '../audit/migration-run.repository';
@@ -116,12 +116,13 @@ export class EquipmentMigrationService {
       const summary = this.report.emptySummary();
       const listedErrors: ListedError[] = [];
       const plan = new PlanFingerprint();
+      const after = { ...scope.before };
 
       if (scope.total === 0) {
         this.output.line('No assessments found to migrate');
       } else {
         this.output.line(`Found ${scope.total} assessments to process`);
-        await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan }, reportFile);
+        await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan, after }, reportFile);
         for (const line of this.report.errorLines(listedErrors, summary.errors, reportFile !== undefined)) {
           this.output.line(line);
         }
@@ -138,9 +139,9 @@ export class EquipmentMigrationService {
       if (options.dryRun) {
         if (scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
         await transaction.rollback();
-        reportFile?.finish(this.report.head(run, summary));
+        reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
       } else {
-        reportFile?.finish(this.report.head(run, summary));
+        reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
         try {
           await transaction.commit();
         } catch (error) {
@@ -149,7 +150,11 @@ export class EquipmentMigrationService {
         }
       }
 
-      if (scope.total > 0) this.report.printSummary(summary);
+      if (scope.total > 0) {
+        this.report.printSummary(summary);
+        for (const line of this.report.distributionLines(scope.before, after)) this.output.line(line);
+        this.output.line();
+      }
       this.output.line(`Plan fingerprint: ${run.plan_fingerprint}`);
       if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
       this.output.line('Migration completed successfully!');
@@ -166,7 +171,7 @@ export class EquipmentMigrationService {
     transaction: GuardedTransaction,
     scope: { total: number; minId: number; maxId: number },
     options: EquipmentMigrationOptions,
-    { summary, listedErrors, plan }: { summary: MigrationSummary; listedErrors: ListedError[]; plan: PlanFingerprint },
+    { summary, listedErrors, plan, after }: { summary: MigrationSummary; listedErrors: ListedError[]; plan: PlanFingerprint; after: EquipmentDistribution },
     reportFile?: ReportFileWriter,
   ): Promise<void> {
     const progress = createProgress({
@@ -182,6 +187,7 @@ export class EquipmentMigrationService {
       const { classified, detailsJson } = await this.finishPage(repository, page, reportFile !== undefined);
       this.tally(classified, summary, listedErrors);
       plan.add(classified);
+      this.report.moveDistribution(after, classified);
       if (detailsJson) reportFile!.append(detailsJson);
       if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
         throw new CommandFailedError(

@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
-import type { CandidateRow } from './assessment-migration.repository';
+import type { CandidateRow, EquipmentDistribution } from './assessment-migration.repository';
 import type { EquipmentOutcome } from './equipment-rules';
 import { MigrationSummary, ReportRun, REPORT_VERSION } from './report.types';
+
+const CANONICAL_JSON = new Map<string, EquipmentDistribution extends Record<infer K, number> ? Exclude<K, 'other'> : never>([
+  ['"full_gym"', 'full_gym'],
+  ['"basic_equipment"', 'basic_equipment'],
+  ['"no_equipment"', 'no_equipment'],
+]);
 
 /** How many error rows the console lists before pointing at the report. */
 export const MAX_LISTED_ERRORS = 20;
@@ -52,6 +58,27 @@ export class ReportService {
     return lines;
   }
 
+  /** Moves each written row of a page from its old equipment value to its new one (`distribution` starts as before). */
+  moveDistribution(distribution: EquipmentDistribution, classified: Iterable<Classified>): void {
+    for (const { row, outcome } of classified) {
+      if (outcome.status !== 'migrated' && outcome.status !== 'flagged') continue;
+      distribution[CANONICAL_JSON.get(row.equipmentJson ?? '') ?? 'other'] -= 1;
+      distribution[outcome.newEquipment] += 1;
+    }
+  }
+
+  /** The before → after table, e.g. `  full_gym          410 → 1,230`. */
+  distributionLines(before: EquipmentDistribution, after: EquipmentDistribution): string[] {
+    const n = (value: number) => value.toLocaleString('en-US');
+    const keys = ['full_gym', 'basic_equipment', 'no_equipment', 'other'] as const;
+    const left = Math.max(...keys.map((k) => n(before[k]).length));
+    const right = Math.max(...keys.map((k) => n(after[k]).length));
+    return [
+      'Equipment before → after:',
+      ...keys.map((k) => `  ${(k === 'other' ? 'legacy or invalid' : k).padEnd(17)} ${n(before[k]).padStart(left)} → ${n(after[k]).padStart(right)}`),
+    ];
+  }
+
   printSummary(summary: MigrationSummary): void {
     this.output.line();
     for (const line of this.summaryLines(summary)) this.output.line(line);
@@ -59,8 +86,8 @@ export class ReportService {
   }
 
   /** The report file's fields before "details". */
-  head(run: ReportRun, summary: MigrationSummary): Record<string, unknown> {
-    return { report_version: REPORT_VERSION, run, summary };
+  head(run: ReportRun, summary: MigrationSummary, distribution: { before: EquipmentDistribution; after: EquipmentDistribution }): Record<string, unknown> {
+    return { report_version: REPORT_VERSION, run, summary, distribution };
   }
 
   /**

@@ -42,6 +42,12 @@ describe('the guide worked example (150 rows)', () => {
       'Skipped (Already Valid): 115',
       'Errors: 0',
       '',
+      'Equipment before → after:',
+      expect.stringMatching(/^  full_gym +\d+ → +\d+$/),
+      expect.stringMatching(/^  basic_equipment +\d+ → +\d+$/),
+      expect.stringMatching(/^  no_equipment +\d+ → +\d+$/),
+      expect.stringMatching(/^  legacy or invalid +\d+ → +0$/),
+      '',
       expect.stringMatching(/^Plan fingerprint: [0-9a-f]{64}$/),
       'Migration completed successfully!',
     ]);
@@ -50,6 +56,14 @@ describe('the guide worked example (150 rows)', () => {
 
   it('real run with a report prints exactly the guide lines, and a second run finds nothing to do', async () => {
     const reportPath = join(folder, 'equipment_migration.json');
+    const distribution = async () =>
+      (
+        await db.dataSource.query(
+          `SELECT count(*) FILTER (WHERE equipment = '"full_gym"')::int AS full_gym, count(*) FILTER (WHERE equipment = '"basic_equipment"')::int AS basic_equipment,
+                  count(*) FILTER (WHERE equipment = '"no_equipment"')::int AS no_equipment, count(*)::int AS total FROM assessments`,
+        )
+      ).map(({ total, ...canonical }: Record<string, number>) => ({ ...canonical, other: total - canonical.full_gym - canonical.basic_equipment - canonical.no_equipment }))[0];
+    const before = await distribution();
     const result = await runCommand(['migrate-equipment', '--save-report', reportPath, '--no-progress'], db.env);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual([
@@ -64,12 +78,23 @@ describe('the guide worked example (150 rows)', () => {
       'Skipped (Already Valid): 115',
       'Errors: 0',
       '',
+      'Equipment before → after:',
+      expect.stringMatching(/^  full_gym +\d+ → +\d+$/),
+      expect.stringMatching(/^  basic_equipment +\d+ → +\d+$/),
+      expect.stringMatching(/^  no_equipment +\d+ → +\d+$/),
+      expect.stringMatching(/^  legacy or invalid +\d+ → +0$/),
+      '',
       expect.stringMatching(/^Plan fingerprint: [0-9a-f]{64}$/),
       `Report saved to: ${reportPath}`,
       'Migration completed successfully!',
     ]);
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
     expect(report.summary).toEqual({ total_processed: 150, migrated: 25, flagged: 10, skipped: 115, errors: 0 });
+    // The distribution: what the table held before the run, and what it holds now.
+    const now = await distribution();
+    expect(report.distribution).toEqual({ before, after: now });
+    expect(now.other).toBe(0);
+    expect(result.stdout).toContain(`  full_gym          ${String(before.full_gym).padStart(2)} → ${now.full_gym}`);
     expect(report.details).toHaveLength(35);
 
     const afterFirst = await snapshotAssessments(db.dataSource);
