@@ -89,6 +89,12 @@ export class GuardedTransactionRunner {
       if (guards.statementTimeoutSeconds !== undefined) {
         await queryRunner.query(`SET LOCAL statement_timeout = '${Math.trunc(guards.statementTimeoutSeconds * 1000)}ms'`);
       }
+      // PostgreSQL does not notice a vanished client while a session waits on a lock: without this (14+), a run
+      // killed or interrupted during such a wait would keep its transaction and the migration lock until the wait ends.
+      await queryRunner.query(
+        `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
+                     THEN set_config('client_connection_check_interval', '500ms', true) END`,
+      );
       await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
       this.interruption.throwIfRaised();
       return await work(transaction);
