@@ -69,7 +69,11 @@ async function withDataSource(url, work) {
 async function ensureTemplate(adminUrl, rows, fresh) {
   const name = `bench_template_v${GENERATOR_VERSION}_${rows}`;
   const exists = (await admin(adminUrl, `SELECT 1 FROM pg_database WHERE datname = '${name}'`)).rowCount > 0;
-  if (exists && !fresh) return name;
+  if (exists && !fresh) {
+    // A template from an earlier schema gets the newer migrations (the data stays).
+    await withDataSource(urlFor(adminUrl, name), (dataSource) => dataSource.runMigrations());
+    return name;
+  }
   if (exists) await admin(adminUrl, `DROP DATABASE "${name}" WITH (FORCE)`);
   const started = Date.now();
   await admin(adminUrl, `CREATE DATABASE "${name}"`);
