@@ -1,11 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { InvalidArgumentError } from 'commander';
 import { Command, Option } from 'nest-commander';
-import { BaseCommand } from '../cli/base.command';
+import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { NPM_HINT } from '../cli/cli-error-handler';
 import { UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
-import { parseInteger, parsePath } from '../cli/option-parsers';
+import { parseInteger } from '../cli/option-parsers';
 import { PROCESS_ENV } from '../cli/process-env';
 import {
   DEFAULT_BATCH_SIZE,
@@ -14,15 +14,10 @@ import {
   MAX_BATCH_SIZE,
 } from './equipment-migration.service';
 
-export interface MigrateEquipmentCommandOptions {
-  dryRun?: boolean;
-  saveReport?: string;
+export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions {
   batchSize?: number;
   maxErrors?: number;
   progress?: boolean;
-  waitForLock?: number;
-  lockTimeout?: number;
-  statementTimeout?: number;
   expectPlan?: string;
 }
 
@@ -44,7 +39,7 @@ const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock
   name: 'migrate-equipment',
   description: 'Convert legacy multiple-selection equipment answers to the single-selection format',
 })
-export class EquipmentMigrationCommand extends BaseCommand {
+export class EquipmentMigrationCommand extends GuardedRunCommand {
   constructor(
     private readonly migration: EquipmentMigrationService,
     private readonly output: CliOutput,
@@ -53,7 +48,7 @@ export class EquipmentMigrationCommand extends BaseCommand {
     super();
   }
 
-  override setCommand(command: Parameters<BaseCommand['setCommand']>[0]): this {
+  override setCommand(command: Parameters<GuardedRunCommand['setCommand']>[0]): this {
     command.addHelpText('after', EXIT_CODES_HELP);
     return super.setCommand(command);
   }
@@ -82,22 +77,12 @@ export class EquipmentMigrationCommand extends BaseCommand {
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
       maxErrors: options.maxErrors,
       progress: options.progress !== false,
-      waitForLockSeconds: options.waitForLock ?? 0,
-      lockTimeoutSeconds: options.lockTimeout ?? 10,
-      statementTimeoutSeconds: options.statementTimeout,
+      ...this.guards(options),
       expectPlan: options.expectPlan,
     };
   }
 
-  @Option({ flags: '--dry-run', description: 'preview the migration: do all the work, then roll back (nothing is saved)' })
-  parseDryRun(): boolean {
-    return true;
-  }
 
-  @Option({ flags: '--save-report <file>', description: 'write the detailed JSON report to <file> (its folder must exist)' })
-  parseSaveReport(value: string): string {
-    return parsePath(value, '--save-report');
-  }
 
   @Option({ flags: '--batch-size <rows>', description: `candidate rows read and written per page (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})` })
   parseBatchSize(value: string): number {
@@ -114,15 +99,7 @@ export class EquipmentMigrationCommand extends BaseCommand {
     return false;
   }
 
-  @Option({ flags: '--wait-for-lock <seconds>', description: 'wait up to <seconds> for another run to finish (default 0)' })
-  parseWaitForLock(value: string): number {
-    return parseInteger(value, '--wait-for-lock', 0, 86_400);
-  }
 
-  @Option({ flags: '--lock-timeout <seconds>', description: 'give up when a row lock is held longer than this (default 10; 0: wait forever)' })
-  parseLockTimeout(value: string): number {
-    return parseInteger(value, '--lock-timeout', 0, 86_400);
-  }
 
   @Option({
     flags: '--expect-plan <fingerprint>',
@@ -136,8 +113,4 @@ export class EquipmentMigrationCommand extends BaseCommand {
     return fingerprint;
   }
 
-  @Option({ flags: '--statement-timeout <seconds>', description: 'give up when one statement runs longer than this (default: no limit)' })
-  parseStatementTimeout(value: string): number {
-    return parseInteger(value, '--statement-timeout', 1, 86_400);
-  }
 }
