@@ -14,6 +14,7 @@ import {
 } from '../../src/demo/sample-assessments';
 import { CommandResult, PROJECT_ROOT, runCli, runCommand } from '../helpers/cli-harness';
 import { insertSamples, seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';
+import { printedCounts } from '../helpers/reliability';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**
@@ -108,20 +109,6 @@ const shapeNamed = (name: string) => {
   return found;
 };
 
-function printedCounts(stdout: string[]): Summary {
-  const get = (label: string) => {
-    const lines = stdout.filter((l) => l.startsWith(`${label}: `));
-    if (lines.length !== 1) throw new Error(`expected one "${label}:" line in:\n${stdout.join('\n')}`);
-    return Number(lines[0].slice(label.length + 2));
-  };
-  return {
-    total_processed: get('Total Processed'),
-    migrated: get('Migrated'),
-    flagged: get('Flagged for Re-assessment'),
-    skipped: get('Skipped (Already Valid)'),
-    errors: get('Errors'),
-  };
-}
 
 function readReport(path: string): Report {
   return JSON.parse(readFileSync(path, 'utf8')) as Report;
