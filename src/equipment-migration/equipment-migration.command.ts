@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'nest-commander';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { NPM_HINT } from '../cli/cli-error-handler';
@@ -13,12 +14,13 @@ import {
   EquipmentMigrationService,
   MAX_BATCH_SIZE,
 } from './equipment-migration.service';
+import { ReviewedPlan } from './plan-fingerprint';
 
 export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions {
   batchSize?: number;
   maxErrors?: number;
   progress?: boolean;
-  expectPlan?: string;
+  expectPlan?: ReviewedPlan;
 }
 
 const EXIT_CODES_HELP = `
@@ -102,15 +104,25 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
 
 
   @Option({
-    flags: '--expect-plan <fingerprint>',
-    description: 'the "Plan fingerprint" a reviewed dry run printed: roll back (exit 1) if the plan differs',
+    flags: '--expect-plan <fingerprint|report>',
+    description:
+      'the "Plan fingerprint" of a reviewed dry run, or that dry run\'s --save-report file (then the rows that differ are counted): roll back (exit 1) if the plan differs',
   })
-  parseExpectPlan(value: string): string {
+  parseExpectPlan(value: string): ReviewedPlan {
     const fingerprint = value.trim().toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(fingerprint)) {
-      throw new InvalidArgumentError(`--expect-plan takes the 64 hex digits of a "Plan fingerprint:" line (got "${value}").`);
+    if (/^[0-9a-f]{64}$/.test(fingerprint)) return ReviewedPlan.fromFingerprint(fingerprint);
+    let report: unknown;
+    try {
+      report = JSON.parse(readFileSync(value, 'utf8'));
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `--expect-plan takes the 64 hex digits of a "Plan fingerprint:" line, or a dry run's report file (${value}: ${(error as Error).message}).`,
+      );
     }
-    return fingerprint;
+    const plan = ReviewedPlan.fromReport(report as Parameters<typeof ReviewedPlan.fromReport>[0]);
+    if (!plan) throw new InvalidArgumentError(`--expect-plan: ${value} is not a report with a plan fingerprint.`);
+    return plan;
   }
+
 
 }

@@ -10,7 +10,7 @@ import { WriteValidator } from './equipment-write.dto';
 import { MigrationRunRepository } from '../audit/migration-run.repository';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
 import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards } from './guarded-transaction';
-import { PlanFingerprint } from './plan-fingerprint';
+import { PlanDifferences, PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
 import { ReportFileWriter } from './report-file.writer';
 import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
 import { MigrationSummary, ReportRun } from './report.types';
@@ -23,8 +23,8 @@ export interface EquipmentMigrationOptions extends TransactionGuards {
   /** Abort (roll back, exit 1) when more rows than this are errors. */
   maxErrors?: number;
   progress: boolean;
-  /** The plan fingerprint a reviewed dry run printed: the run rolls back (exit 1) if its plan differs. */
-  expectPlan?: string;
+  /** The reviewed dry run's plan: the run rolls back (exit 1) if its own plan differs. */
+  expectPlan?: ReviewedPlan;
 }
 
 export interface EquipmentMigrationResult {
@@ -40,6 +40,15 @@ export interface MigrationHooks {
   afterPageRead?(candidates: CandidateRow[]): Promise<void>;
 }
 export const MIGRATION_HOOKS = Symbol('MIGRATION_HOOKS');
+
+/** What the run accumulates page by page. */
+interface PageTallies {
+  summary: MigrationSummary;
+  listedErrors: ListedError[];
+  plan: PlanFingerprint;
+  after: EquipmentDistribution;
+  differences?: PlanDifferences;
+}
 
 /** A page whose write has been sent but not yet confirmed. */
 interface StartedPage {
@@ -116,13 +125,14 @@ export class EquipmentMigrationService {
       const summary = this.report.emptySummary();
       const listedErrors: ListedError[] = [];
       const plan = new PlanFingerprint();
+      const differences = options.expectPlan?.differences();
       const after = { ...scope.before };
 
       if (scope.total === 0) {
         this.output.line('No assessments found to migrate');
       } else {
         this.output.line(`Found ${scope.total} assessments to process`);
-        await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan, after }, reportFile);
+        await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan, after, differences }, reportFile);
         for (const line of this.report.errorLines(listedErrors, summary.errors, reportFile !== undefined)) {
           this.output.line(line);
         }
@@ -130,9 +140,12 @@ export class EquipmentMigrationService {
 
       run.finished_at = new Date().toISOString();
       run.plan_fingerprint = plan.digest();
-      if (options.expectPlan !== undefined && options.expectPlan !== run.plan_fingerprint) {
+      if (options.expectPlan && options.expectPlan.fingerprint !== run.plan_fingerprint) {
+        const how = differences
+          ? `in ${differences.count} rows (outcome or value changed, rows added or gone)`
+          : `(pass the dry run's --save-report file to --expect-plan to count the rows that differ)`;
         throw new CommandFailedError(
-          `The plan differs from the reviewed one (fingerprint ${run.plan_fingerprint}, expected ${options.expectPlan}): the data changed since the dry run; ${plan.size} rows are now planned to change or fail; rolled back, nothing was changed`,
+          `The plan differs from the reviewed one ${how}: fingerprint ${run.plan_fingerprint}, reviewed ${options.expectPlan.fingerprint}; the data changed since the dry run; rolled back, nothing was changed`,
         );
       }
       await runs.complete(run.id, { ...summary }, run.plan_fingerprint);
@@ -171,7 +184,7 @@ export class EquipmentMigrationService {
     transaction: GuardedTransaction,
     scope: { total: number; minId: number; maxId: number },
     options: EquipmentMigrationOptions,
-    { summary, listedErrors, plan, after }: { summary: MigrationSummary; listedErrors: ListedError[]; plan: PlanFingerprint; after: EquipmentDistribution },
+    { summary, listedErrors, plan, after, differences }: PageTallies,
     reportFile?: ReportFileWriter,
   ): Promise<void> {
     const progress = createProgress({
@@ -187,6 +200,7 @@ export class EquipmentMigrationService {
       const { classified, detailsJson } = await this.finishPage(repository, page, reportFile !== undefined);
       this.tally(classified, summary, listedErrors);
       plan.add(classified);
+      differences?.add(classified);
       this.report.moveDistribution(after, classified);
       if (detailsJson) reportFile!.append(detailsJson);
       if (options.maxErrors !== undefined && summary.errors > options.maxErrors) {
@@ -326,7 +340,9 @@ export class EquipmentMigrationService {
 
 /** The options as the audit trail records them (set ones only). */
 function recordedOptions(options: EquipmentMigrationOptions): MigrationRunOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as MigrationRunOptions;
+  const { expectPlan, ...rest } = options;
+  const recorded = { ...rest, expectPlan: expectPlan?.fingerprint };
+  return Object.fromEntries(Object.entries(recorded).filter(([, value]) => value !== undefined)) as MigrationRunOptions;
 }
 
 function yieldToEventLoop(): Promise<void> {

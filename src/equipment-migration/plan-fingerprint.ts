@@ -34,3 +34,52 @@ export class PlanFingerprint {
     return this.hash.digest('hex');
   }
 }
+
+/** What a reviewed dry run planned, from its fingerprint and, when given its report, each row's outcome and value. */
+export class ReviewedPlan {
+  private constructor(
+    readonly fingerprint: string,
+    /** assessment id → "outcome:new value", from the dry run's report details; undefined with a bare fingerprint. */
+    private readonly rows?: Map<number, string>,
+  ) {}
+
+  static fromFingerprint(fingerprint: string): ReviewedPlan {
+    return new ReviewedPlan(fingerprint);
+  }
+
+  /** From a dry run's parsed report (`run.plan_fingerprint` and `details`). */
+  static fromReport(report: { run?: { plan_fingerprint?: unknown }; details?: unknown }): ReviewedPlan | undefined {
+    const fingerprint = report.run?.plan_fingerprint;
+    if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint) || !Array.isArray(report.details)) return undefined;
+    const rows = new Map<number, string>();
+    for (const detail of report.details as { assessment_id: number; status: string; new_equipment?: string }[]) {
+      rows.set(detail.assessment_id, `${detail.status}:${detail.new_equipment ?? ''}`);
+    }
+    return new ReviewedPlan(fingerprint, rows);
+  }
+
+  /** Counts, page by page, the rows whose outcome or new value differs from the review (when the review has rows). */
+  differences(): PlanDifferences | undefined {
+    return this.rows ? new PlanDifferences(new Map(this.rows)) : undefined;
+  }
+}
+
+export class PlanDifferences {
+  private differing = 0;
+
+  constructor(private readonly reviewed: Map<number, string>) {}
+
+  add(classified: Classified[]): void {
+    for (const { row, outcome } of classified) {
+      if (outcome.status === 'skipped') continue;
+      const now = `${outcome.status}:${outcome.status === 'error' ? '' : outcome.newEquipment}`;
+      if (this.reviewed.get(row.id) !== now) this.differing += 1;
+      this.reviewed.delete(row.id);
+    }
+  }
+
+  /** Rows that differ: changed outcome or value, newly planned, or planned in the review and no longer. */
+  get count(): number {
+    return this.differing + this.reviewed.size;
+  }
+}

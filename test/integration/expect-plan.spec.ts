@@ -1,3 +1,6 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCommand } from '../helpers/cli-harness';
 import { seedMix, snapshotAssessments } from '../helpers/fixtures';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
@@ -43,7 +46,29 @@ describe('reviewed plans (--expect-plan)', () => {
     expect((await db.dataSource.query('SELECT count(*)::int AS n FROM equipment_migration_runs'))[0].n).toBe(0);
   });
 
-  it('refuses a malformed fingerprint before touching the database', async () => {
+  it('given the dry run report, names how many rows differ', async () => {
+    const reportPath = join(tmpdir(), `expect-plan-${process.pid}-${Date.now()}.json`);
+    const dry = await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', reportPath], db.env);
+    expect(dry.exitCode).toBe(0);
+    try {
+      // Two rows change after the review: one canonical row becomes legacy (newly planned), one legacy row canonical (no longer planned).
+      await db.dataSource.query(`UPDATE assessments SET equipment = '"full_gym"' WHERE id = (SELECT min(id) FROM assessments WHERE jsonb_typeof(equipment) = 'array')`);
+      await db.dataSource.query(`UPDATE assessments SET equipment = '["no_equipment","full_gym"]' WHERE id = (SELECT min(id) FROM assessments WHERE equipment = '"no_equipment"')`);
+      const real = await runCommand(['migrate-equipment', '--no-progress', '--expect-plan', reportPath], db.env);
+      expect(real.exitCode).toBe(1);
+      expect(real.stderr.join('\n')).toContain('The plan differs from the reviewed one in 2 rows');
+      const same = await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', reportPath], db.env);
+      expect((await runCommand(['migrate-equipment', '--no-progress', '--expect-plan', reportPath], db.env)).exitCode).toBe(0);
+      expect(same.exitCode).toBe(0);
+    } finally {
+      rmSync(reportPath, { force: true });
+    }
+  });
+
+  it('refuses a malformed fingerprint or an unreadable report before touching the database', async () => {
+    const missing = await runCommand(['migrate-equipment', '--expect-plan', '/nonexistent/report.json'], db.env);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stdout.some((line) => line.startsWith('Database:'))).toBe(false);
     const result = await runCommand(['migrate-equipment', '--expect-plan', 'abc'], db.env);
     expect(result.exitCode).toBe(2);
     expect(result.stdout.some((line) => line.startsWith('Database:'))).toBe(false);
