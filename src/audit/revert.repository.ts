@@ -1,5 +1,6 @@
 import { QueryRunner } from 'typeorm';
 import { AssessmentColumns, assessmentColumns } from '../equipment-migration/assessment-columns';
+import { writeIsolatingRefusals } from '../database/isolated-write';
 import { ChangeColumns, changeColumns } from './change-columns';
 
 /** One row a migration run changed, with what it holds now. jsonb as PostgreSQL's text: equal values, equal text. */
@@ -69,10 +70,14 @@ export class RevertRepository {
 
   /**
    * Restores the given rows to their recorded previous values, each only if it is still the version read, and
-   * records the revert's own changes, in one statement. Returns the ids restored.
+   * records the revert's own changes, in one statement (under a savepoint: rows the database refuses are set apart
+   * in `refused`, the others restored). Returns the ids restored.
    */
-  async restore(rows: { id: number; version: string }[]): Promise<Set<number>> {
-    if (rows.length === 0) return new Set();
+  restore(rows: { id: number; version: string }[], refused: Map<number, string>): Promise<Set<number>> {
+    return writeIsolatingRefusals(this.queryRunner, rows, (part) => this.restoreAll(part), refused);
+  }
+
+  private async restoreAll(rows: { id: number; version: string }[]): Promise<Set<number>> {
     const { a, c } = this;
     const restored: { id: number }[] = await this.queryRunner.query(
       `WITH w AS (SELECT * FROM unnest($1::int[], $2::xid[]) AS w(id, version)),

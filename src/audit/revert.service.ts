@@ -22,9 +22,11 @@ export interface RevertSummary {
   reverted: number;
   conflicts: number;
   missing: number;
+  /** Rows the database refused to restore (a trigger or constraint added since): left as they are. */
+  refused: number;
 }
 
-type Decision = { change: RecordedChange; status: 'reverted' | 'conflict' | 'missing' };
+type Decision = { change: RecordedChange; status: 'reverted' | 'conflict' | 'missing' | 'refused'; message?: string };
 
 const MAX_LISTED = 20;
 const MAX_ATTEMPTS = 3;
@@ -67,7 +69,7 @@ export class RevertService {
         const total = await repository.countChanges();
         this.output.line(`Found ${total} changed assessments to revert (run ${options.runId})`);
 
-        const summary: RevertSummary = { total_processed: 0, reverted: 0, conflicts: 0, missing: 0 };
+        const summary: RevertSummary = { total_processed: 0, reverted: 0, conflicts: 0, missing: 0, refused: 0 };
         const listed: string[] = [];
         let details = '';
         for (let afterId = 0; ; ) {
@@ -75,14 +77,15 @@ export class RevertService {
           if (page.length === 0) break;
           afterId = page[page.length - 1].id;
           transaction.checkpoint();
-          for (const { change, status } of await this.revertPage(repository, page)) {
+          for (const decision of await this.revertPage(repository, page)) {
             summary.total_processed += 1;
-            if (status === 'reverted') summary.reverted += 1;
+            if (decision.status === 'reverted') summary.reverted += 1;
             else {
-              if (status === 'conflict') summary.conflicts += 1;
-              else summary.missing += 1;
-              if (listed.length < MAX_LISTED) listed.push(describe(change, status));
-              if (reportFile) details += (details ? ',\n    ' : '') + detailJson(change, status);
+              if (decision.status === 'conflict') summary.conflicts += 1;
+              else if (decision.status === 'missing') summary.missing += 1;
+              else summary.refused += 1;
+              if (listed.length < MAX_LISTED) listed.push(describe(decision));
+              if (reportFile) details += (details ? ',\n    ' : '') + detailJson(decision);
             }
           }
           if (reportFile && details) {
@@ -91,7 +94,7 @@ export class RevertService {
           }
           if (page.length < options.batchSize) break;
         }
-        const problems = summary.conflicts + summary.missing;
+        const problems = summary.conflicts + summary.missing + summary.refused;
         for (const line of listed) this.output.line(line);
         if (problems > listed.length) this.output.line(`... and ${problems - listed.length} more (${reportFile ? 'see the report' : 'run with --save-report to see them all'})`);
 
@@ -128,6 +131,7 @@ export class RevertService {
         this.output.line(`Reverted: ${summary.reverted}`);
         this.output.line(`Conflicts: ${summary.conflicts}`);
         this.output.line(`Missing: ${summary.missing}`);
+        if (summary.refused > 0) this.output.line(`Refused by the database: ${summary.refused}`);
         this.output.line();
         if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
         this.output.line('Revert completed successfully!');
@@ -152,8 +156,10 @@ export class RevertService {
         decided.set(change.id, { change, status });
         if (status === 'reverted') toRestore.push({ id: change.id, version: change.version! });
       }
-      const restored = await repository.restore(toRestore);
-      const moved = toRestore.filter((r) => !restored.has(r.id)).map((r) => r.id);
+      const refused = new Map<number, string>();
+      const restored = await repository.restore(toRestore, refused);
+      for (const [id, message] of refused) decided.set(id, { change: decided.get(id)!.change, status: 'refused', message });
+      const moved = toRestore.filter((r) => !restored.has(r.id) && !refused.has(r.id)).map((r) => r.id);
       if (moved.length === 0) break;
       if (attempt >= MAX_ATTEMPTS) throw new Error(`assessments ${moved.join(', ')} kept changing while they were being reverted`);
       pending = await repository.rereadLocked(moved);
@@ -169,14 +175,15 @@ function decide(change: RecordedChange): Decision['status'] {
   return holdsWhatTheRunWrote ? 'reverted' : 'conflict';
 }
 
-function describe(change: RecordedChange, status: Decision['status']): string {
-  return status === 'missing'
-    ? `Missing: assessment ${change.id} was deleted since the run`
-    : `Conflict in assessment ${change.id}: it now holds ${change.currentEquipment}, the run wrote ${change.wroteEquipment}; left as it is`;
+function describe({ change, status, message }: Decision): string {
+  if (status === 'missing') return `Missing: assessment ${change.id} was deleted since the run`;
+  if (status === 'refused') return `Refused: assessment ${change.id}: the database refused the restore: ${message}; left as it is`;
+  return `Conflict in assessment ${change.id}: it now holds ${change.currentEquipment}, the run wrote ${change.wroteEquipment}; left as it is`;
 }
 
-function detailJson(change: RecordedChange, status: Decision['status']): string {
+function detailJson({ change, status, message }: Decision): string {
   if (status === 'missing') return `{"assessment_id":${change.id},"status":"missing"}`;
+  if (status === 'refused') return `{"assessment_id":${change.id},"status":"refused","reason":${JSON.stringify(`the database refused the restore: ${message}`)}}`;
   return (
     `{"assessment_id":${change.id},"status":"conflict",` +
     `"run_wrote":{"equipment":${change.wroteEquipment ?? 'null'},"items":${change.wroteItems},"reassessment_required":${change.wroteFlag}},` +

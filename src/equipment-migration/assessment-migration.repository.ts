@@ -1,6 +1,6 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
-import { errorMessage, isRowLevelError } from '../database/postgres-errors';
+import { writeIsolatingRefusals } from '../database/isolated-write';
 import { ChangeColumns, changeColumns } from '../audit/change-columns';
 import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from './assessment-columns';
 import { EquipmentValue } from './equipment-rules';
@@ -158,28 +158,10 @@ export class AssessmentMigrationRepository {
     const refused = new Map<number, string>();
     if (writes.length === 0) return Promise.resolve({ written: new Set(), refused });
     // One turn for the whole page, so no other statement lands between a savepoint and its release.
-    return this.inTurn(async () => ({ written: await this.writeIsolating(writes, refused), refused }));
-  }
-
-  private async writeIsolating(writes: RowWrite[], refused: Map<number, string>): Promise<Set<number>> {
-    await this.queryRunner.query('SAVEPOINT equipment_write');
-    try {
-      const written = await this.update(writes);
-      await this.queryRunner.query('RELEASE SAVEPOINT equipment_write');
-      return written;
-    } catch (error) {
-      if (!isRowLevelError(error)) throw error;
-      await this.queryRunner.query('ROLLBACK TO SAVEPOINT equipment_write');
-      await this.queryRunner.query('RELEASE SAVEPOINT equipment_write');
-      if (writes.length === 1) {
-        refused.set(writes[0].id, errorMessage(error));
-        return new Set();
-      }
-      const half = writes.length >> 1;
-      const first = await this.writeIsolating(writes.slice(0, half), refused);
-      const second = await this.writeIsolating(writes.slice(half), refused);
-      return new Set([...first, ...second]);
-    }
+    return this.inTurn(async () => ({
+      written: await writeIsolatingRefusals(this.queryRunner, writes, (rows) => this.update(rows), refused),
+      refused,
+    }));
   }
 
   /**

@@ -1,14 +1,14 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { MigrationRunRepository } from '../audit/migration-run.repository';
 import { CommandFailedError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
+import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
 import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
-import { MigrationRunRepository } from '../audit/migration-run.repository';
-import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
 import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards } from './guarded-transaction';
 import { PlanDifferences, PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
 import { ReportFileWriter } from './report-file.writer';

@@ -59,7 +59,7 @@ describe('revert-equipment-migration', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual(expect.arrayContaining(['Reverted: 71', 'Conflicts: 3', 'Missing: 1']));
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
-    expect(report.summary).toEqual({ total_processed: 75, reverted: 71, conflicts: 3, missing: 1 });
+    expect(report.summary).toEqual({ total_processed: 75, reverted: 71, conflicts: 3, missing: 1, refused: 0 });
     expect(report.details.map((d: { assessment_id: number; status: string }) => [d.assessment_id, d.status])).toEqual([
       [deleted, 'missing'],
       ...reassessed.map((id) => [id, 'conflict']),
@@ -105,6 +105,24 @@ describe('revert-equipment-migration', () => {
     const result = await runCommand(['revert-equipment-migration', revertId], db.env);
     expect(result.exitCode).toBe(2);
     expect(result.stderr.join('\n')).toContain('only migration runs can be reverted');
+  });
+
+  it('a row the database refuses to restore is left as it is and reported; the others are restored', async () => {
+    const start = new Map((await contents(db)).map((r) => [r.id, r.row]));
+    expect((await migrate()).exitCode).toBe(0);
+    const [frozen] = (await db.dataSource.query(`SELECT assessment_id FROM equipment_migration_changes ORDER BY assessment_id LIMIT 1`)).map(
+      (r: { assessment_id: number }) => r.assessment_id,
+    );
+    await db.dataSource.query(`CREATE FUNCTION refuse_revert() RETURNS trigger AS $$
+      BEGIN IF NEW.id = ${frozen} THEN RAISE EXCEPTION 'assessment ${frozen} is frozen'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+    await db.dataSource.query(`CREATE TRIGGER refuse_revert BEFORE UPDATE ON assessments FOR EACH ROW EXECUTE FUNCTION refuse_revert()`);
+    const migrated = (await contents(db)).find((r) => r.id === frozen)!.row;
+
+    const result = await runCommand(['revert-equipment-migration', await lastRunId(db), '--batch-size', '10'], db.env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toEqual(expect.arrayContaining(['Reverted: 74', 'Refused by the database: 1']));
+    expect(result.stdout).toContain(`Refused: assessment ${frozen}: the database refused the restore: assessment ${frozen} is frozen; left as it is`);
+    for (const { id, row } of await contents(db)) expect({ id, row }).toEqual({ id, row: id === frozen ? migrated : start.get(id) });
   });
 
   it('a migration after a revert works as on fresh data', async () => {
