@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandTestFactory } from 'nest-commander-testing';
 import { AppModule } from '../../src/app.module';
+import { isAlive } from '../../src/database/embedded-postgres.server';
 import { CliOutput } from '../../src/cli/cli-output.service';
 import { cliRunOptions } from '../../src/cli/cli-options';
 import { INTERRUPTION, Interruption } from '../../src/cli/interruption';
@@ -106,4 +108,19 @@ export function runCli(
       resolve({ exitCode, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * Removes an embedded-server data folder a test used (and its owner file). Should a command have left its server
+ * running (a failed test), it is stopped first, so the folder is not removed under it.
+ */
+export async function removeEmbeddedDataDir(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
+  if (pid > 0 && isAlive(pid)) {
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 200 && isAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}.owner`, { force: true });
 }

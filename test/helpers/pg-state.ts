@@ -122,3 +122,15 @@ export function watchWritingSessions(dataSource: DataSource, databaseName: strin
     },
   };
 }
+
+/**
+ * Waits (bounded) until no session of the CLI is left in the database — a closed connection can take the server a
+ * moment to notice — and returns what is left (so a test can assert it is empty).
+ */
+export function cliSessionsGone(dataSource: DataSource, databaseName: string, timeoutMs = 5_000): Promise<BackendRow[]> {
+  return pollUntil(
+    () => cliBackends(dataSource, databaseName),
+    (rows) => rows.length === 0,
+    timeoutMs,
+  );
+}

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../../src/database/embedded-postgres.server';
-import { PROJECT_ROOT, ProcessResult, runCli } from '../helpers/cli-harness';
+import { PROJECT_ROOT, ProcessResult, removeEmbeddedDataDir, runCli } from '../helpers/cli-harness';
 
 /**
  * The embedded default: with neither DATABASE_URL nor PG* (nor TEST_DATABASE_URL) in its environment, every command
@@ -59,15 +59,7 @@ describe('the embedded PostgreSQL default (no DATABASE_URL, no PG*)', () => {
   });
 
   afterAll(async () => {
-    // Should a command have left its server running (a failed test), stop it before removing its folder.
-    const pidFile = join(dataDir, 'postmaster.pid');
-    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
-    if (pid > 0 && isAlive(pid)) {
-      process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 200 && isAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(ownerFile, { force: true });
+    await removeEmbeddedDataDir(dataDir);
     rmSync(scratch, { recursive: true, force: true });
   });
 

@@ -1,10 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
-import { DataSource } from 'typeorm';
 import {
   REALISTIC_MIX,
   SAMPLE_SHAPES,
@@ -12,9 +9,27 @@ import {
   SampleCategory,
   SampleShape,
 } from '../../src/demo/sample-assessments';
-import { CommandResult, PROJECT_ROOT, runCli, runCommand } from '../helpers/cli-harness';
+import { CommandResult, runCli, runCommand } from '../helpers/cli-harness';
 import { insertSamples, seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';
-import { printedCounts } from '../helpers/reliability';
+import {
+  byId,
+  CANONICAL_JSON,
+  DbRow,
+  Detail,
+  errorLines,
+  outcomesOf,
+  parseJsonText,
+  printedCounts,
+  readReport,
+  readRows,
+  Report,
+  reportSchemaErrors,
+  samplesOf,
+  shapesOf,
+  Status,
+  STATUS_OF,
+  Summary,
+} from '../helpers/migration-checks';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**
@@ -22,113 +37,14 @@ import { createTestDatabase, TestDatabase } from '../helpers/test-database';
  * report says about it, and what must stay untouched (dry runs, error rows, aborted runs, unwritable report paths).
  */
 
-type Status = 'skipped' | 'migrated' | 'flagged' | 'error';
-
-const STATUS_OF: Record<SampleCategory, Status> = { valid: 'skipped', migrate: 'migrated', flag: 'flagged', error: 'error' };
-const CANONICAL_JSON = ['"full_gym"', '"basic_equipment"', '"no_equipment"'];
-
-interface Summary {
-  total_processed: number;
-  migrated: number;
-  flagged: number;
-  skipped: number;
-  errors: number;
-}
-
-interface Detail {
-  assessment_id: number;
-  user_id: number;
-  user_email: string;
-  status: Exclude<Status, 'skipped'>;
-  original_equipment: unknown;
-  original_items?: unknown;
-  new_equipment?: string;
-  items_cleared?: boolean;
-  reason?: string;
-}
-
-interface Report {
-  report_version: number;
-  run: { id: string; dry_run: boolean; started_at: string; finished_at: string };
-  summary: Summary;
-  details: Detail[];
-}
-
-/** One assessment as stored, with its user's email; jsonb columns as PostgreSQL's JSON text. */
-interface DbRow {
-  id: number;
-  user_id: number;
-  email: string;
-  sport: string | null;
-  age: number | null;
-  experience: string | null;
-  created_at: string;
-  /** updated_at in microseconds since the epoch (text: exact). */
-  updated_us: string;
-  equipment: string | null;
-  equipment_type: string | null;
-  items: string;
-  flag: boolean;
-  /** row_to_json of the whole row. */
-  row: string;
-  xmin: string;
-}
-
-async function readRows(dataSource: DataSource): Promise<DbRow[]> {
-  return dataSource.query(
-    `SELECT a.id, a.user_id, u.email, a.sport, a.age, a.experience, a.created_at::text AS created_at,
-            (extract(epoch FROM a.updated_at) * 1000000)::bigint::text AS updated_us,
-            a.equipment::text AS equipment, jsonb_typeof(a.equipment) AS equipment_type,
-            a.equipment_items::text AS items, a.equipment_reassessment_required AS flag,
-            row_to_json(a)::text AS row, a.xmin::text AS xmin
-       FROM assessments a JOIN users u ON u.id = a.user_id
-      ORDER BY a.id`,
-  );
-}
-
-const byId = (rows: DbRow[]) => new Map(rows.map((r) => [r.id, r]));
-const parseJsonText = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
-
-const SPORTS = ['running', 'cycling', 'swimming', 'rowing'];
-
-/** One sample (one user) per shape, with unique emails. */
-function samplesOf(shapes: readonly SampleShape[], prefix: string): SampleAssessment[] {
-  return shapes.map((shape, i) => ({
-    ...shape,
-    email: `${prefix}.${i}@example.com`,
-    sport: SPORTS[i % SPORTS.length],
-    age: 20 + i,
-    experience: i % 2 === 0 ? 'beginner' : 'advanced',
-  }));
-}
-
-const shapesOf = (category: SampleCategory) => SAMPLE_SHAPES.filter((s) => s.category === category);
 const shapeNamed = (name: string) => {
   const found = SAMPLE_SHAPES.find((s) => s.name === name);
   if (!found) throw new Error(`no sample shape named ${name}`);
   return found;
 };
 
-
-function readReport(path: string): Report {
-  return JSON.parse(readFileSync(path, 'utf8')) as Report;
-}
-
-const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats(ajv);
-const validateReport = ajv.compile(
-  JSON.parse(readFileSync(join(PROJECT_ROOT, 'src', 'equipment-migration', 'report.schema.json'), 'utf8')),
-);
-
 function expectValidReport(report: unknown): void {
-  const valid = validateReport(report);
-  expect(valid ? [] : validateReport.errors).toEqual([]);
-}
-
-/** Outcome of every row: the detail's status, or skipped when the report has no detail for it. */
-function outcomesOf(rows: DbRow[], report: Report): Map<number, Status> {
-  const statusById = new Map(report.details.map((d) => [d.assessment_id, d.status as Status]));
-  return new Map(rows.map((r) => [r.id, statusById.get(r.id) ?? 'skipped']));
+  expect(reportSchemaErrors(report)).toEqual([]);
 }
 
 /** Every detail agrees with the rows before and after the run (after = before for a dry run). */
@@ -171,9 +87,6 @@ function hiddenFiles(folder: string): string[] {
   return readdirSync(folder).filter((name) => name.startsWith('.'));
 }
 
-function errorLines(stdout: string[]): string[] {
-  return stdout.filter((l) => l.startsWith('Error in assessment '));
-}
 
 
 describe('migrate-equipment outcomes (real PostgreSQL)', () => {
@@ -254,7 +167,7 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
     });
 
     it('each row ends with the outcome of its category, according to the report details', () => {
-      const outcomes = outcomesOf(after, readReport(realPath));
+      const outcomes = outcomesOf(after.map((r) => r.id), readReport(realPath));
       const actual = after.map((r) => ({ email: r.email, shape: samples.find((s) => s.email === r.email)!.name, status: outcomes.get(r.id) }));
       const expected = after.map((r) => ({ email: r.email, shape: samples.find((s) => s.email === r.email)!.name, status: STATUS_OF[category(r)] }));
       expect(actual).toEqual(expected);
@@ -619,7 +532,7 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
       expect(report.summary.total_processed).toBe(120);
       expectDetailsAgreeWithDatabase(report, before, after);
 
-      const outcomes = outcomesOf(after, report);
+      const outcomes = outcomesOf(after.map((r) => r.id), report);
       const variant: Variant = {
         counts: report.summary,
         outcomes: after.map((r) => ({ email: r.email, status: outcomes.get(r.id)! })),

@@ -6,7 +6,7 @@ import { REALISTIC_MIX, SampleCategory } from '../../src/demo/sample-assessments
 import { runCli } from '../helpers/cli-harness';
 import { expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';
-import { advisoryLocks, CLI_APPLICATION_NAME, cliBackends, pollUntil } from '../helpers/pg-state';
+import { advisoryLocks, CLI_APPLICATION_NAME, cliBackends, cliSessionsGone, pollUntil } from '../helpers/pg-state';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**
@@ -64,10 +64,7 @@ describe('kill -9 during a run', () => {
       expect(killed.stdout).not.toContain('Migration completed successfully!');
 
       // The server notices the closed connection on its own; wait (bounded) until the dead run's backends are gone.
-      const backends = await pollUntil(
-        () => cliBackends(db.dataSource, db.name),
-        (rows) => rows.length === 0,
-      );
+      const backends = await cliSessionsGone(db.dataSource, db.name, 10_000);
       expect(backends).toEqual([]);
       expect(await advisoryLocks(db.dataSource, db.name)).toEqual([]);
       // PostgreSQL rolled the transaction back: every row byte-identical, same row versions.
@@ -143,21 +140,14 @@ describe('kill -9 during a run', () => {
 
         // The server must notice the dead client even though its session is blocked (bounded poll), so that the
         // migration lock is free again while the app still holds its row.
-        const left = await pollUntil(
-          () => cliBackends(db.dataSource, db.name),
-          (rows) => rows.length === 0,
-          5_000,
-        );
+        const left = await cliSessionsGone(db.dataSource, db.name);
         expect(left).toEqual([]);
         expect(await advisoryLocks(db.dataSource, db.name)).toEqual([]);
       } finally {
         await app.query('ROLLBACK').catch(() => undefined);
         await app.end();
         // Whatever the outcome, leave no session of the run behind.
-        await pollUntil(
-          () => cliBackends(db.dataSource, db.name),
-          (rows) => rows.length === 0,
-        );
+        await cliSessionsGone(db.dataSource, db.name, 10_000);
       }
       expect(await snapshotAssessments(db.dataSource)).toEqual(before);
     },

@@ -19,7 +19,7 @@ import {
   reportSchemaErrors,
   samplesOf,
   Summary,
-} from '../helpers/reliability';
+} from '../helpers/migration-checks';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**

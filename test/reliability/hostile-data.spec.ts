@@ -24,7 +24,7 @@ import {
   reportSchemaErrors,
   samplesOf,
   Status,
-} from '../helpers/reliability';
+} from '../helpers/migration-checks';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**

@@ -20,7 +20,7 @@ import {
   readRows,
   reportSchemaErrors,
   samplesOf,
-} from '../helpers/reliability';
+} from '../helpers/migration-checks';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { expectedOutcomes, REALISTIC_MIX } from '../../src/demo/sample-assessments';
 import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/equipment-migration/migration-lock';
-import { PROJECT_ROOT, runCli } from '../helpers/cli-harness';
+import { PROJECT_ROOT, removeEmbeddedDataDir, runCli } from '../helpers/cli-harness';
 import { CliProcess, expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments } from '../helpers/fixtures';
-import { advisoryLocks, cliBackends, pollUntil } from '../helpers/pg-state';
+import { advisoryLocks, cliBackends, cliSessionsGone, pollUntil } from '../helpers/pg-state';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**
@@ -117,11 +117,7 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
         expect(result.stderr).toContain(INTERRUPTED);
         expect(result.stdout).not.toContain('Starting equipment data migration');
         expect(readdirSync(reportDir)).toEqual([]);
-        const left = await pollUntil(
-          () => cliBackends(db.dataSource, db.name),
-          (rows) => rows.length === 0,
-          5_000,
-        );
+        const left = await cliSessionsGone(db.dataSource, db.name);
         expect(left).toEqual([]);
         const locks = await advisoryLocks(db.dataSource, db.name);
         expect(locks.map((l) => ({ pid: l.pid, granted: l.granted }))).toEqual([{ pid: otherPid, granted: true }]);
@@ -169,36 +165,20 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
         // "Rolled back" must be true once the process has gone: no session of the run is left waiting in the server
         // (bounded poll: a closed connection can take the server a moment to notice), and so no lock of it either.
         // Meanwhile the app still holds its row lock, so nothing but the run's own ending can clear them.
-        const left = await pollUntil(
-          () => cliBackends(db.dataSource, db.name),
-          (rows) => rows.length === 0,
-          5_000,
-        );
+        const left = await cliSessionsGone(db.dataSource, db.name);
         expect(left).toEqual([]);
         expect(await advisoryLocks(db.dataSource, db.name)).toEqual([]);
       } finally {
         await app.query('ROLLBACK').catch(() => undefined);
         await app.end();
         // Whatever the outcome, leave no session of the run behind for the other tests.
-        await pollUntil(
-          () => cliBackends(db.dataSource, db.name),
-          (rows) => rows.length === 0,
-        );
+        await cliSessionsGone(db.dataSource, db.name, 10_000);
       }
       expect(await snapshotAssessments(db.dataSource)).toEqual(before);
     },
     TIMEOUT_MS,
   );
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 describe('SIGINT during a run on the embedded default (no DATABASE_URL, no PG*)', () => {
   const dataDir = join(PROJECT_ROOT, '.data', `reliability-signals-${randomBytes(6).toString('hex')}`);
@@ -224,15 +204,7 @@ describe('SIGINT during a run on the embedded default (no DATABASE_URL, no PG*)'
 
   afterAll(async () => {
     await killStrayProcesses();
-    // Should a command have left its server running (a failed test), stop it before removing its folder.
-    const pidFile = join(dataDir, 'postmaster.pid');
-    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
-    if (pid > 0 && isAlive(pid)) {
-      process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 200 && isAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(ownerFile, { force: true });
+    await removeEmbeddedDataDir(dataDir);
     rmSync(reportDir, { recursive: true, force: true });
   }, TIMEOUT_MS);
 

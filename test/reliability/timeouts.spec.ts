@@ -3,7 +3,7 @@ import { SAMPLE_SHAPES, SampleAssessment } from '../../src/demo/sample-assessmen
 import type { CandidateRow } from '../../src/equipment-migration/assessment-migration.repository';
 import { runCli, runCommand } from '../helpers/cli-harness';
 import { insertSamples, snapshotAssessments, truncateAll } from '../helpers/fixtures';
-import { countsOf, openSession, pollUntil, printedCounts, samplesOf } from '../helpers/reliability';
+import { countsOf, openSession, pollUntil, printedCounts, samplesOf } from '../helpers/migration-checks';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
 /**

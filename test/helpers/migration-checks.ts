@@ -49,6 +49,8 @@ export interface DbRow {
   age: number | null;
   experience: string | null;
   created_at: string;
+  /** updated_at in microseconds since the epoch (text: exact). */
+  updated_us: string;
   equipment: string | null;
   equipment_type: string | null;
   items: string;
@@ -61,6 +63,7 @@ export interface DbRow {
 export async function readRows(dataSource: DataSource): Promise<DbRow[]> {
   return dataSource.query(
     `SELECT a.id, a.user_id, u.email, a.sport, a.age, a.experience, a.created_at::text AS created_at,
+            (extract(epoch FROM a.updated_at) * 1000000)::bigint::text AS updated_us,
             a.equipment::text AS equipment, jsonb_typeof(a.equipment) AS equipment_type,
             a.equipment_items::text AS items, a.equipment_reassessment_required AS flag,
             row_to_json(a)::text AS row, a.xmin::text AS xmin
