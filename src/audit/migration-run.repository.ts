@@ -56,6 +56,12 @@ export class MigrationRunRepository {
     return this.runs.createQueryBuilder('r').where('r.id = :id', { id }).setLock('pessimistic_write').getOne();
   }
 
+  /** The run's status, if it is recorded (committed). */
+  async findStatus(id: string): Promise<EquipmentMigrationRun['status'] | undefined> {
+    const run = await this.runs.findOne({ where: { id }, select: { id: true, status: true } });
+    return run?.status;
+  }
+
   /** Newest first. */
   list(limit: number): Promise<EquipmentMigrationRun[]> {
     return this.runs.find({ order: { startedAt: 'DESC' }, take: limit });

@@ -24,6 +24,7 @@ export class MigrationRunsService {
 
   async list(options: { json: boolean; limit: number }): Promise<EquipmentMigrationRun[]> {
     await this.database.open({ announceOn: options.json ? 'stderr' : 'stdout' });
+    await this.database.assertAccess('list-runs');
     return MigrationRunRepository.forDataSource(this.dataSource).list(options.limit);
   }
 
@@ -53,7 +54,7 @@ export class MigrationRunsCommand extends BaseCommand {
   async run(_parameters: string[], options: MigrationRunsOptions): Promise<void> {
     const json = options.json === true;
     const runs = await this.runs.list({ json, limit: options.limit ?? 50 });
-    if (json) this.output.line(JSON.stringify(runs, null, 2));
+    if (json) this.output.json(runs);
     else for (const line of this.runs.lines(runs)) this.output.line(line);
   }
 

@@ -50,10 +50,11 @@ export class RevertService {
     const stopListening = this.transactions.listen();
     try {
       const target = await this.database.open({ announceOn: 'stdout' });
+      await this.database.assertAccess('revert');
       this.transactions.checkpoint();
       const startedAt = new Date();
       const revertRunId = randomUUID();
-      return await this.transactions.run(options, async (transaction) => {
+      const outcome = await this.transactions.run(options, revertRunId, async (transaction) => {
         const runs = new MigrationRunRepository(transaction.queryRunner.manager);
         const reverted = await runs.findForUpdate(options.runId);
         if (!reverted) throw new UsageError(`No migration run ${options.runId} (see \`npm run cli -- migration-runs\`)`);
@@ -111,35 +112,41 @@ export class RevertService {
           },
           summary,
         };
-        if (options.dryRun) {
-          this.output.line('Rolling back changes (dry run mode)');
-          await transaction.rollback();
-          reportFile?.finish(head);
-        } else {
-          await runs.markReverted(options.runId, revertRunId);
-          reportFile?.finish(head);
-          try {
-            await transaction.commit();
-          } catch (error) {
-            reportFile?.removeFinal();
-            throw error;
-          }
-        }
-        this.output.line();
-        this.output.line('--- Revert Report ---');
-        this.output.line(`Total Processed: ${summary.total_processed}`);
-        this.output.line(`Reverted: ${summary.reverted}`);
-        this.output.line(`Conflicts: ${summary.conflicts}`);
-        this.output.line(`Missing: ${summary.missing}`);
-        if (summary.refused > 0) this.output.line(`Refused by the database: ${summary.refused}`);
-        this.output.line();
-        if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
-        this.output.line('Revert completed successfully!');
-        return summary;
+        if (!options.dryRun) await runs.markReverted(options.runId, revertRunId);
+        // Written and synced before the commit; renamed into place after it (a failed revert keeps an old report).
+        reportFile?.finish(head);
+        if (options.dryRun) this.output.line('Rolling back changes (dry run mode)');
+        return { commit: !options.dryRun, result: summary };
       });
+      // The outcome is settled: nothing from here on may be reported as a rollback.
+      const summary = outcome.result;
+      if (outcome.acknowledgementLost) {
+        this.output.note(`Note: the connection was lost while committing; run ${revertRunId} is recorded, so the revert committed`);
+      }
+      let saved = false;
+      if (reportFile) {
+        try {
+          reportFile.publish();
+          saved = true;
+        } catch (error) {
+          reportFile.discard();
+          this.output.note(`Warning: the report could not be written to ${reportFile.path} (${(error as Error).message})`);
+        }
+      }
+      this.output.line();
+      this.output.line('--- Revert Report ---');
+      this.output.line(`Total Processed: ${summary.total_processed}`);
+      this.output.line(`Reverted: ${summary.reverted}`);
+      this.output.line(`Conflicts: ${summary.conflicts}`);
+      this.output.line(`Missing: ${summary.missing}`);
+      if (summary.refused > 0) this.output.line(`Refused by the database: ${summary.refused}`);
+      this.output.line();
+      if (saved) this.output.line(`Report saved to: ${options.reportPath}`);
+      this.output.line('Revert completed successfully!');
+      return summary;
     } catch (error) {
       reportFile?.discard();
-      throw error;
+      throw this.transactions.interruptedOr(error);
     } finally {
       stopListening();
     }

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { CliError, ExitCode } from './cli-errors';
 import { redactPasswords } from './redact.util';
+import { oneLine } from './terminal-text.util';
 
 const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.version']);
 export const NPM_HINT = 'Pass options to the command after `--`, e.g. `npm run cli -- migrate-equipment --dry-run --save-report report.json`';
@@ -22,12 +23,12 @@ export function createCliErrorHandler(setExitCode: (code: number) => void, write
       return;
     }
     if (error instanceof CliError) {
-      if (error.message) writeError(redactPasswords(error.message));
+      if (error.message) writeError(oneLine(redactPasswords(error.message)));
       setExitCode(error.exitCode);
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    writeError(`Error: ${redactPasswords(message)}`);
+    writeError(oneLine(`Error: ${redactPasswords(message)}`));
     setExitCode(ExitCode.Failed);
   };
 }

@@ -1,12 +1,14 @@
 /**
  * Exit codes every command shares. Pipelines rely on them: keep them stable.
- * 0 success · 1 failed, nothing changed · 2 usage or configuration · 3 another run holds the lock.
+ * 0 success · 1 failed, nothing changed · 2 usage or configuration · 3 another run holds the lock ·
+ * 5 the commit's answer was lost and the database could not be asked: outcome unknown.
  */
 export const ExitCode = {
   Success: 0,
   Failed: 1,
   Usage: 2,
   Locked: 3,
+  OutcomeUnknown: 5,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode] | 130 | 143;
 
@@ -39,5 +41,12 @@ export class CommandFailedError extends CliError {
 export class LockedError extends CliError {
   constructor(message: string) {
     super(message, ExitCode.Locked);
+  }
+}
+
+/** The connection was lost while COMMIT was in flight and the database cannot be reached to ask (exit 5). */
+export class OutcomeUnknownError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.OutcomeUnknown);
   }
 }

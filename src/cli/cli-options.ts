@@ -1,10 +1,11 @@
 import type { CommandFactoryRunOptions } from 'nest-commander/src/command-factory.interface';
 import { createCliErrorHandler } from './cli-error-handler';
+import { writeIfOpen } from './output-streams';
 
 /** nest-commander options shared by the real CLI (src/main.ts) and the tests' CommandTestFactory. */
 export function cliRunOptions(
   setExitCode: (code: number) => void,
-  writeError: (line: string) => void = (line) => void process.stderr.write(`${line}\n`),
+  writeError: (line: string) => void = (line) => writeIfOpen(process.stderr, `${line}\n`),
 ) {
   const handle = createCliErrorHandler(setExitCode, writeError);
   return {
@@ -14,6 +15,9 @@ export function cliRunOptions(
     },
     serviceErrorHandler: handle,
     // commander's own messages (unknown option, help) go to the same place as ours.
-    outputConfiguration: { writeErr: (text: string) => writeError(text.replace(/\n$/, '')) },
+    outputConfiguration: {
+      writeOut: (text: string) => writeIfOpen(process.stdout, text),
+      writeErr: (text: string) => writeError(text.replace(/\n$/, '')),
+    },
   } satisfies Partial<CommandFactoryRunOptions>;
 }

@@ -34,4 +34,16 @@ describe('Interruption', () => {
     expect(new InterruptedError('SIGTERM').exitCode).toBe(143);
     expect(new InterruptedError('SIGTERM').message).toBe('Interrupted: rolled back, nothing was changed');
   });
+
+  it('ignores signals once the outcome is settled', () => {
+    const interruption = new Interruption();
+    const heard: string[] = [];
+    interruption.subscribe((signal) => heard.push(signal));
+    interruption.settle();
+    expect(interruption.settled).toBe(true);
+    expect(interruption.raise('SIGINT')).toBe(true);
+    expect(heard).toEqual([]);
+    expect(interruption.signal).toBeUndefined();
+    expect(() => interruption.throwIfRaised()).not.toThrow();
+  });
 });

@@ -17,14 +17,26 @@ export class InterruptedError extends CliError {
  */
 export class Interruption {
   private raised?: InterruptSignal;
+  private decided = false;
   private readonly listeners = new Set<(signal: InterruptSignal) => void>();
 
   get signal(): InterruptSignal | undefined {
     return this.raised;
   }
 
+  /** Whether the run's outcome is decided (committed or rolled back as asked): signals can no longer change it. */
+  get settled(): boolean {
+    return this.decided;
+  }
+
+  /** Marks the outcome decided: later raises are ignored (the command is only reporting and closing). */
+  settle(): void {
+    this.decided = true;
+  }
+
   /** Returns whether some work was listening (if not, the caller should just exit). */
   raise(signal: InterruptSignal): boolean {
+    if (this.decided) return true;
     if (this.raised) return this.listeners.size > 0;
     this.raised = signal;
     for (const listener of this.listeners) listener(signal);

@@ -8,6 +8,7 @@ import { redactPasswords } from '../cli/redact.util';
 import { DatabaseTarget, labelOf, resolveDatabaseConfig } from '../config/database-config';
 import { connectionOptions } from './data-source-options';
 import { displayPath, RunningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.server';
+import { PrivilegeCheck, TableAccess } from './privilege-check';
 import { SchemaCheck } from './schema-check';
 
 export interface OpenOptions {
@@ -70,6 +71,11 @@ export class DatabaseConnection implements OnApplicationShutdown {
     await new SchemaCheck(this.dataSource).assertReady(target.label);
     this.target = target;
     return target;
+  }
+
+  /** Pre-flight, after open(): the role may do what the command will do, and sees every row (exit 2 if not). */
+  async assertAccess(access: TableAccess): Promise<void> {
+    await new PrivilegeCheck(this.dataSource).assert(access);
   }
 
   async onApplicationShutdown(): Promise<void> {

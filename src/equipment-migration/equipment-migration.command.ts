@@ -27,8 +27,9 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0  completed: committed, or rolled back because of --dry-run (also when some rows were errors)
   1  failed, aborted by --max-errors, or the plan differs from --expect-plan: rolled back, nothing was changed
-  2  bad option, configuration, database unreachable, schema missing or report path unwritable: nothing was done
+  2  bad option, configuration, database unreachable, schema missing, missing privileges or report path unwritable: nothing was done
   3  another migration run holds the lock: nothing was changed
+  5  the connection was lost during COMMIT and the database cannot be asked: outcome unknown; check the named run with migration-runs
   130/143  interrupted by SIGINT/SIGTERM: rolled back, nothing was changed`;
 
 /**

@@ -9,7 +9,7 @@ import { MigrationRunOptions } from '../entities/equipment-migration-run.entity'
 import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
-import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards } from './guarded-transaction';
+import { GuardedTransaction, GuardedTransactionRunner, TransactionEnding, TransactionGuards } from './guarded-transaction';
 import { PlanDifferences, PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
 import { ReportFileWriter } from './report-file.writer';
 import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
@@ -40,6 +40,14 @@ export interface MigrationHooks {
   afterPageRead?(candidates: CandidateRow[]): Promise<void>;
 }
 export const MIGRATION_HOOKS = Symbol('MIGRATION_HOOKS');
+
+/** What the transaction's work hands to the reporting that follows its ending. */
+interface MigrationTotals {
+  total: number;
+  summary: MigrationSummary;
+  before: EquipmentDistribution;
+  after: EquipmentDistribution;
+}
 
 /** What the run accumulates page by page. */
 interface PageTallies {
@@ -89,6 +97,7 @@ export class EquipmentMigrationService {
     const stopListening = this.transactions.listen();
     try {
       const target = await this.database.open({ announceOn: 'stdout' });
+      await this.database.assertAccess('migrate');
       this.transactions.checkpoint();
       const run: ReportRun = {
         id: randomUUID(),
@@ -98,81 +107,92 @@ export class EquipmentMigrationService {
         plan_fingerprint: '',
         database: { host: target.host, port: target.port, name: target.database, user: target.user },
       };
-      return await this.inTransaction(options, run, reportFile);
+      const outcome = await this.transactions.run(options, run.id, (transaction) => this.inTransaction(transaction, options, run, reportFile));
+      // The outcome is settled: nothing from here on may be reported as a rollback.
+      const done = outcome.result;
+      if (outcome.acknowledgementLost) {
+        this.output.note(`Note: the connection was lost while committing; run ${run.id} is recorded, so the migration committed`);
+      }
+      const saved = reportFile ? this.publishReport(reportFile, outcome.committed, run.id) : false;
+      if (done.total > 0) {
+        this.report.printSummary(done.summary);
+        for (const line of this.report.distributionLines(done.before, done.after)) this.output.line(line);
+        this.output.line();
+      }
+      this.output.line(`Plan fingerprint: ${run.plan_fingerprint}`);
+      if (saved) this.output.line(`Report saved to: ${options.reportPath}`);
+      this.output.line('Migration completed successfully!');
+      return { runId: run.id, summary: done.summary, committed: outcome.committed, reportPath: saved ? reportFile?.path : undefined };
     } catch (error) {
       reportFile?.discard();
-      throw error;
+      throw this.transactions.interruptedOr(error);
     } finally {
       stopListening();
     }
   }
 
-  private inTransaction(
+  /** Renames the finished report into place; after a commit a failure here is a warning, never a failed run. */
+  private publishReport(reportFile: ReportFileWriter, committed: boolean, runId: string): boolean {
+    try {
+      reportFile.publish();
+      return true;
+    } catch (error) {
+      reportFile.discard();
+      this.output.note(
+        `Warning: the report could not be written to ${reportFile.path} (${(error as Error).message}); ` +
+          (committed ? `the migration is committed (run ${runId})` : 'nothing was changed (dry run)'),
+      );
+      return false;
+    }
+  }
+
+  /** The transaction's work: pages, tallies, the audit record and the report file; ends by asking to commit or not. */
+  private async inTransaction(
+    transaction: GuardedTransaction,
     options: EquipmentMigrationOptions,
     run: ReportRun,
     reportFile?: ReportFileWriter,
-  ): Promise<EquipmentMigrationResult> {
-    return this.transactions.run(options, async (transaction) => {
-      const { queryRunner } = transaction;
-      this.output.line('Starting equipment data migration...');
-      if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
-      const runs = new MigrationRunRepository(queryRunner.manager);
-      await runs.start({ id: run.id, kind: 'migrate', startedAt: new Date(run.started_at), options: recordedOptions(options) });
-      const repository = new AssessmentMigrationRepository(queryRunner, run.id);
-      // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
-      transaction.beforeRollback(() => repository.drain());
-      const scope = await repository.scope();
-      const summary = this.report.emptySummary();
-      const listedErrors: ListedError[] = [];
-      const plan = new PlanFingerprint();
-      const differences = options.expectPlan?.differences();
-      const after = { ...scope.before };
+  ): Promise<TransactionEnding<MigrationTotals>> {
+    const { queryRunner } = transaction;
+    this.output.line('Starting equipment data migration...');
+    if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
+    const runs = new MigrationRunRepository(queryRunner.manager);
+    await runs.start({ id: run.id, kind: 'migrate', startedAt: new Date(run.started_at), options: recordedOptions(options) });
+    const repository = new AssessmentMigrationRepository(queryRunner, run.id);
+    // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
+    transaction.beforeRollback(() => repository.drain());
+    const scope = await repository.scope();
+    const summary = this.report.emptySummary();
+    const listedErrors: ListedError[] = [];
+    const plan = new PlanFingerprint();
+    const differences = options.expectPlan?.differences();
+    const after = { ...scope.before };
 
-      if (scope.total === 0) {
-        this.output.line('No assessments found to migrate');
-      } else {
-        this.output.line(`Found ${scope.total} assessments to process`);
-        await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan, after, differences }, reportFile);
-        for (const line of this.report.errorLines(listedErrors, summary.errors, reportFile !== undefined)) {
-          this.output.line(line);
-        }
+    if (scope.total === 0) {
+      this.output.line('No assessments found to migrate');
+    } else {
+      this.output.line(`Found ${scope.total} assessments to process`);
+      await this.processPages(repository, transaction, scope, options, { summary, listedErrors, plan, after, differences }, reportFile);
+      for (const line of this.report.errorLines(listedErrors, summary.errors, reportFile !== undefined)) {
+        this.output.line(line);
       }
+    }
 
-      run.finished_at = new Date().toISOString();
-      run.plan_fingerprint = plan.digest();
-      if (options.expectPlan && options.expectPlan.fingerprint !== run.plan_fingerprint) {
-        const how = differences
-          ? `in ${differences.count} rows (outcome or value changed, rows added or gone)`
-          : `(pass the dry run's --save-report file to --expect-plan to count the rows that differ)`;
-        throw new CommandFailedError(
-          `The plan differs from the reviewed one ${how}: fingerprint ${run.plan_fingerprint}, reviewed ${options.expectPlan.fingerprint}; the data changed since the dry run; rolled back, nothing was changed`,
-        );
-      }
-      await runs.complete(run.id, { ...summary }, run.plan_fingerprint);
-      if (options.dryRun) {
-        if (scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
-        await transaction.rollback();
-        reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
-      } else {
-        reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
-        try {
-          await transaction.commit();
-        } catch (error) {
-          reportFile?.removeFinal();
-          throw error;
-        }
-      }
-
-      if (scope.total > 0) {
-        this.report.printSummary(summary);
-        for (const line of this.report.distributionLines(scope.before, after)) this.output.line(line);
-        this.output.line();
-      }
-      this.output.line(`Plan fingerprint: ${run.plan_fingerprint}`);
-      if (reportFile) this.output.line(`Report saved to: ${options.reportPath}`);
-      this.output.line('Migration completed successfully!');
-      return { runId: run.id, summary, committed: !options.dryRun, reportPath: reportFile?.path };
-    });
+    run.finished_at = new Date().toISOString();
+    run.plan_fingerprint = plan.digest();
+    if (options.expectPlan && options.expectPlan.fingerprint !== run.plan_fingerprint) {
+      const how = differences
+        ? `in ${differences.count} rows (outcome or value changed, rows added or gone)`
+        : `(pass the dry run's --save-report file to --expect-plan to count the rows that differ)`;
+      throw new CommandFailedError(
+        `The plan differs from the reviewed one ${how}: fingerprint ${run.plan_fingerprint}, reviewed ${options.expectPlan.fingerprint}; the data changed since the dry run; rolled back, nothing was changed`,
+      );
+    }
+    await runs.complete(run.id, { ...summary }, run.plan_fingerprint);
+    // Written and synced before the commit (a full disk fails the run, not its report); renamed into place after it.
+    reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
+    if (options.dryRun && scope.total > 0) this.output.line('Rolling back changes (dry run mode)');
+    return { commit: !options.dryRun, result: { total: scope.total, summary, before: scope.before, after } };
   }
 
   /**

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { CliError, CommandFailedError } from '../cli/cli-errors';
+import { CliError, CommandFailedError, OutcomeUnknownError } from '../cli/cli-errors';
 import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
 import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { acquireMigrationLock } from './migration-lock';
+import { BackendIdentity, CommitLookup } from './commit-lookup';
 
 export interface TransactionGuards {
   /** Seconds to wait for another run's lock before giving up (exit 3). */
@@ -15,28 +16,51 @@ export interface TransactionGuards {
   statementTimeoutSeconds?: number;
 }
 
-/** What a run's work sees of its transaction. */
+/** What a run's work sees of its transaction. The runner, not the work, commits or rolls back. */
 export interface GuardedTransaction {
   readonly queryRunner: QueryRunner;
   /** Throws InterruptedError when a signal has arrived; work calls it between steps. */
   checkpoint(): void;
   /** Runs before the rollback when the work fails (to let statements sent ahead finish first). */
   beforeRollback(cleanup: () => Promise<void>): void;
-  commit(): Promise<void>;
-  rollback(): Promise<void>;
+}
+
+/** How the work asks its transaction to end. */
+export interface TransactionEnding<T> {
+  /** false: roll back (a dry run); true: commit. */
+  commit: boolean;
+  result: T;
+}
+
+export interface TransactionOutcome<T> {
+  result: T;
+  /** The database committed the work (false: rolled back on request). */
+  committed: boolean;
+  /** The connection was lost while COMMIT was in flight, and the run was then found committed. */
+  acknowledgementLost: boolean;
 }
 
 /** How long a signal waits for the run to reach its next step before the connection is closed under it. */
 const INTERRUPT_GRACE_MS = 1000;
+/** How long a lost connection waits for the signal that may have caused it (see run). */
+const SIGNAL_RACE_MS = 250;
 
 /**
  * The transaction every data-changing command runs in, with the same rules: the equipment-migration advisory lock,
- * lock and statement timeouts, interruption by SIGINT/SIGTERM, and one clear line (exit code) for whatever ends it.
- * TypeORM's idiom: connect, start, work, commit; rollback on failure (guarded, the cause rethrown); release.
+ * lock and statement timeouts, row security off, interruption by SIGINT/SIGTERM, and one clear line (exit code) for
+ * whatever ends it. TypeORM's idiom — connect, start, work, commit; rollback on failure (guarded, the cause rethrown);
+ * release — with the ending owned here, so that a failure after the commit can never be reported as a rollback:
+ * - the work returns whether to commit; everything before COMMIT that fails rolls back (exit 1, 130, 143);
+ * - a COMMIT the database answers with an error rolled back (exit 1);
+ * - a COMMIT whose answer is lost is looked up on a new connection by the run id (its row commits with the data):
+ *   found → committed; absent → rolled back (exit 1); the database unreachable → outcome unknown (exit 5);
+ * - once the commit is known, signals no longer change the outcome or the exit code.
  */
 @Injectable()
 export class GuardedTransactionRunner {
   private active?: QueryRunner;
+  /** While COMMIT is in flight the connection must not be closed under it: that would make the outcome unknown. */
+  private committing = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -52,7 +76,7 @@ export class GuardedTransactionRunner {
     return this.interruption.subscribe(() => {
       const connection = this.active;
       setTimeout(() => {
-        if (connection && this.active === connection) destroyConnection(connection);
+        if (connection && this.active === connection && !this.committing) destroyConnection(connection);
       }, INTERRUPT_GRACE_MS).unref();
     });
   }
@@ -61,11 +85,45 @@ export class GuardedTransactionRunner {
     this.interruption.throwIfRaised();
   }
 
-  async run<T>(guards: TransactionGuards, work: (transaction: GuardedTransaction) => Promise<T>): Promise<T> {
+  /**
+   * What a command reports for an error that ended it before its transaction's outcome was settled: a signal wins
+   * over the error it caused (the embedded server stopped by the same Ctrl-C, a connection closed under a statement).
+   */
+  interruptedOr(error: unknown): unknown {
+    if (this.interruption.signal && !this.interruption.settled) return new InterruptedError(this.interruption.signal);
+    return error;
+  }
+
+  private signalWithin(ms: number): Promise<void> {
+    if (this.interruption.signal) return Promise.resolve();
+    return new Promise((resolve) => {
+      let unsubscribe = () => undefined as unknown;
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      unsubscribe = this.interruption.subscribe(done);
+    });
+  }
+
+  /**
+   * Runs `work` in a new transaction and ends it as the work asks. `runId` is the audit-trail run the work records in
+   * the same transaction: it is how an unacknowledged commit is looked up.
+   */
+  async run<T>(
+    guards: TransactionGuards,
+    runId: string,
+    work: (transaction: GuardedTransaction) => Promise<TransactionEnding<T>>,
+  ): Promise<TransactionOutcome<T>> {
     const queryRunner = this.dataSource.createQueryRunner();
-    await queryRunner.connect();
+    try {
+      await queryRunner.connect();
+    } catch (error) {
+      throw this.explain(error, guards);
+    }
     this.active = queryRunner;
-    let committing = false;
     // A connection that fails while idle (the server terminated it, the network dropped) says why here, not in the
     // next query's error (TypeORM has released the runner by then).
     let connectionError: Error | undefined;
@@ -75,41 +133,95 @@ export class GuardedTransactionRunner {
       queryRunner,
       checkpoint: () => this.interruption.throwIfRaised(),
       beforeRollback: (cleanup) => void cleanups.push(cleanup),
-      commit: async () => {
-        this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
-        committing = true;
-        await queryRunner.commitTransaction();
-      },
-      rollback: () => queryRunner.rollbackTransaction(),
     };
+    let backend: BackendIdentity | undefined;
+    let ending: TransactionEnding<T>;
     try {
-      await queryRunner.startTransaction('READ COMMITTED');
-      // SET LOCAL takes no bind parameters; the values are validated integers.
-      await queryRunner.query(`SET LOCAL lock_timeout = '${Math.trunc(guards.lockTimeoutSeconds * 1000)}ms'`);
-      if (guards.statementTimeoutSeconds !== undefined) {
-        await queryRunner.query(`SET LOCAL statement_timeout = '${Math.trunc(guards.statementTimeoutSeconds * 1000)}ms'`);
+      try {
+        await queryRunner.startTransaction('READ COMMITTED');
+        backend = await this.prepare(queryRunner, guards);
+        await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
+        this.interruption.throwIfRaised();
+        ending = await work(transaction);
+        if (!ending.commit) {
+          await queryRunner.rollbackTransaction();
+          this.interruption.settle();
+          return { result: ending.result, committed: false, acknowledgementLost: false };
+        }
+        this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
+      } catch (error) {
+        for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+        if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
+        const cause = connectionError ?? error;
+        // Ctrl-C at a terminal reaches the embedded server too: its connection may end a moment before the signal
+        // reaches this process. A lost connection and a signal in the same instant are the signal's.
+        if (fatalKind(cause) === 'connection-lost') await this.signalWithin(SIGNAL_RACE_MS);
+        throw this.explain(cause, guards);
       }
-      // PostgreSQL does not notice a vanished client while a session waits on a lock: without this (14+), a run
-      // killed or interrupted during such a wait would keep its transaction and the migration lock until the wait ends.
-      await queryRunner.query(
-        `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
-                     THEN set_config('client_connection_check_interval', '500ms', true) END`,
-      );
-      await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
-      this.interruption.throwIfRaised();
-      return await work(transaction);
-    } catch (error) {
-      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-      if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
-      throw this.explain(connectionError ?? error, guards, committing);
+
+      this.committing = true;
+      try {
+        await queryRunner.commitTransaction();
+      } catch (error) {
+        const lost = connectionError ?? error;
+        if (fatalKind(lost) !== 'connection-lost') {
+          // The database answered COMMIT with an error (a deferred constraint, a serialization failure): rolled back.
+          throw new CommandFailedError(`The commit failed: ${errorMessage(error)}; rolled back, nothing was changed`);
+        }
+        await this.resolveUnacknowledgedCommit(runId, backend, errorMessage(lost));
+        this.interruption.settle();
+        return { result: ending.result, committed: true, acknowledgementLost: true };
+      } finally {
+        this.committing = false;
+      }
+      this.interruption.settle();
+      return { result: ending.result, committed: true, acknowledgementLost: false };
     } finally {
       this.active = undefined;
       await queryRunner.release().catch(() => undefined);
     }
   }
 
-  /** One clear line (exit 1) for whatever ended the run; an interruption wins over the error it caused. */
-  private explain(error: unknown, guards: TransactionGuards, committing: boolean): unknown {
+  /** The transaction's settings; returns the backend's identity, to tell later whether it is gone. */
+  private async prepare(queryRunner: QueryRunner, guards: TransactionGuards): Promise<BackendIdentity> {
+    // SET LOCAL takes no bind parameters; the values are validated integers.
+    await queryRunner.query(`SET LOCAL lock_timeout = '${Math.trunc(guards.lockTimeoutSeconds * 1000)}ms'`);
+    if (guards.statementTimeoutSeconds !== undefined) {
+      await queryRunner.query(`SET LOCAL statement_timeout = '${Math.trunc(guards.statementTimeoutSeconds * 1000)}ms'`);
+    }
+    // A role under a row-level security policy would see, and migrate, only part of the table: with row security off,
+    // its first query fails instead (the preflight refuses such a role before this point).
+    await queryRunner.query(`SET LOCAL row_security = off`);
+    // PostgreSQL does not notice a vanished client while a session waits on a lock: without this (14+), a run
+    // killed or interrupted during such a wait would keep its transaction and the migration lock until the wait ends.
+    await queryRunner.query(
+      `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
+                   THEN set_config('client_connection_check_interval', '500ms', true) END`,
+    );
+    return CommitLookup.identify(queryRunner);
+  }
+
+  /**
+   * The connection died while COMMIT was in flight: the client cannot know whether the server committed. Ask the
+   * database on a new connection, once the old backend is gone (until then its commit may still complete).
+   */
+  private async resolveUnacknowledgedCommit(runId: string, backend: BackendIdentity | undefined, detail: string): Promise<void> {
+    const found = await new CommitLookup(this.dataSource).runRecorded(runId, backend);
+    if (found === 'unreachable') {
+      throw new OutcomeUnknownError(
+        `Lost the database connection while committing (${detail}) and cannot reach the database to check: the outcome is unknown; ` +
+          `check run ${runId} with \`npm run cli -- migration-runs\` (listed: committed; absent: nothing was changed)`,
+      );
+    }
+    if (!found) {
+      throw new CommandFailedError(
+        `Lost the database connection while committing (${detail}); run ${runId} is not recorded, so PostgreSQL rolled the transaction back: nothing was changed`,
+      );
+    }
+  }
+
+  /** One clear line (exit 1) for whatever ended the run before its commit; an interruption wins over the error it caused. */
+  private explain(error: unknown, guards: TransactionGuards): unknown {
     if (this.interruption.signal) return new InterruptedError(this.interruption.signal);
     if (error instanceof CliError) return error;
     const detail = errorMessage(error);
@@ -123,11 +235,7 @@ export class GuardedTransactionRunner {
           `A statement ran longer than ${guards.statementTimeoutSeconds}s (statement_timeout, --statement-timeout); rolled back, nothing was changed`,
         );
       case 'connection-lost':
-        return new CommandFailedError(
-          committing
-            ? `Lost the database connection while committing (${detail}): the outcome is unknown; a --dry-run shows what is left to do`
-            : `Lost the database connection (${detail}); PostgreSQL rolled the transaction back, nothing was changed`,
-        );
+        return new CommandFailedError(`Lost the database connection (${detail}); PostgreSQL rolled the transaction back, nothing was changed`);
       case 'deadlock':
         return new CommandFailedError(`Deadlock with another session (${detail}); rolled back, nothing was changed`);
       default:

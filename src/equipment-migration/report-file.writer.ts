@@ -61,7 +61,7 @@ export class ReportFileWriter {
     this.detailCount += 1;
   }
 
-  /** Assembles the report (head fields, then "details"), syncs it to disk and renames it into place. */
+  /** Assembles the report (head fields, then "details") in its temporary file and syncs it to disk; see publish(). */
   finish(head: Record<string, unknown>): void {
     closeSync(this.detailsFd!);
     this.detailsFd = undefined;
@@ -81,8 +81,12 @@ export class ReportFileWriter {
     } finally {
       closeSync(out);
     }
-    renameSync(this.finalTempPath, this.path);
     rmSync(this.detailsPath, { force: true });
+  }
+
+  /** Renames the finished report into place: only once its run has ended as it asked, so a failed run keeps an old report. */
+  publish(): void {
+    renameSync(this.finalTempPath, this.path);
   }
 
   /** Removes the temporary files (the run failed or was interrupted). Safe to call more than once. */
@@ -93,10 +97,5 @@ export class ReportFileWriter {
     }
     rmSync(this.detailsPath, { force: true });
     rmSync(this.finalTempPath, { force: true });
-  }
-
-  /** Removes the report itself (the transaction it describes did not commit). */
-  removeFinal(): void {
-    rmSync(this.path, { force: true });
   }
 }

@@ -22,11 +22,14 @@ export class EquipmentVerificationService {
 
   async verify(options: { json: boolean }): Promise<VerificationResult> {
     await this.database.open({ announceOn: options.json ? 'stderr' : 'stdout' });
+    await this.database.assertAccess('verify');
     const queryRunner = this.dataSource.createQueryRunner();
     await queryRunner.connect();
     try {
       // Both queries see the same snapshot.
       await queryRunner.startTransaction('REPEATABLE READ');
+      // A row-level security policy must not make a partial table look verified: fail instead of filtering.
+      await queryRunner.query('SET LOCAL row_security = off');
       const repository = new EquipmentVerificationRepository(queryRunner);
       const counts = await repository.counts();
       const offendingIds = counts.offending > 0 ? await repository.offendingIds(MAX_LISTED_OFFENDERS) : [];

@@ -29,7 +29,7 @@ export class VerifyEquipmentCommand extends BaseCommand {
 
   async run(_parameters: string[], options: VerifyEquipmentOptions): Promise<void> {
     const result = await this.verification.verify({ json: options.json === true });
-    if (options.json) this.output.line(JSON.stringify(result, null, 2));
+    if (options.json) this.output.json(result);
     else for (const line of this.verification.lines(result)) this.output.line(line);
     if (!result.ok) throw new VerificationFailed();
   }

@@ -26,12 +26,9 @@ export class RecordingOutput extends CliOutput {
   readonly stderr: string[] = [];
   readonly progress: string[] = [];
 
-  override line(text = ''): void {
-    this.stdout.push(text);
-  }
-
-  override note(text: string): void {
-    this.stderr.push(text);
+  /** What the real output would write (lines already made safe by CliOutput), without the trailing newline. */
+  protected override emit(stream: 'stdout' | 'stderr', text: string): void {
+    (stream === 'stdout' ? this.stdout : this.stderr).push(text);
   }
 
   override get progressStream(): NodeJS.WriteStream {
