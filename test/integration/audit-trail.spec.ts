@@ -72,6 +72,14 @@ describe('audit trail', () => {
     }
   });
 
+  it('every recorded change has its run (the changes table has no foreign key; the one transaction keeps them together)', async () => {
+    const orphans = await db.dataSource.query(
+      'SELECT c.run_id, c.assessment_id FROM equipment_migration_changes c LEFT JOIN equipment_migration_runs r ON r.id = c.run_id WHERE r.id IS NULL',
+    );
+    expect(await count('equipment_migration_changes')).toBeGreaterThan(0);
+    expect(orphans).toEqual([]);
+  });
+
   it('migration-runs lists runs newest first, as text and as JSON', async () => {
     expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
     const text = await runCommand(['migration-runs'], db.env);

@@ -212,3 +212,60 @@ describe('schema migrations on a fresh database', () => {
     });
   });
 });
+
+describe('audit trail migration: the changes lose the per-row foreign key to their run, and get it back', () => {
+  let db: TestDatabase;
+  const RUN = '00000000-0000-4000-8000-000000000001';
+  const GONE = '00000000-0000-4000-8000-000000000002';
+
+  const foreignKeys = async (): Promise<string[]> =>
+    (
+      await db.dataSource.query(
+        `SELECT conname FROM pg_constraint WHERE conrelid = 'equipment_migration_changes'::regclass AND contype = 'f' ORDER BY conname`,
+      )
+    ).map((row: { conname: string }) => row.conname);
+
+  const insertChange = (runId: string, assessmentId: number) =>
+    `INSERT INTO equipment_migration_changes VALUES ('${runId}', ${assessmentId}, '["full_gym"]', '[]', false, '"full_gym"', '[]', false)`;
+
+  const changes = async () =>
+    db.dataSource.query(`SELECT run_id, assessment_id, previous_equipment, new_equipment FROM equipment_migration_changes ORDER BY run_id, assessment_id`);
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+    await db.dataSource.runMigrations({ transaction: 'each' });
+    await db.dataSource.query(
+      `INSERT INTO equipment_migration_runs (id, kind, status, started_at, options, database_user, host_name, tool_version)
+       VALUES ('${RUN}', 'migrate', 'completed', now(), '{}', 'u', 'h', 'v')`,
+    );
+    await db.dataSource.query(insertChange(RUN, 1));
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('up: no foreign key, the composite primary key stays', async () => {
+    expect(await foreignKeys()).toEqual([]);
+    expect(await sqlStateOf(db.url, insertChange(RUN, 1))).toBe('23505'); // one row per run and assessment
+    // The database no longer checks the run; the run's own transaction and the tests do.
+    await db.dataSource.query(insertChange(GONE, 2));
+  });
+
+  it('down: changes whose run is gone are removed, the others kept, and the cascading foreign key is back', async () => {
+    await db.dataSource.undoLastMigration({ transaction: 'each' });
+    expect(await foreignKeys()).toEqual(['FK_eac9b8479e0cdfa3b3429d11f83']);
+    expect(await changes()).toEqual([{ run_id: RUN, assessment_id: 1, previous_equipment: ['full_gym'], new_equipment: 'full_gym' }]);
+    expect(await sqlStateOf(db.url, insertChange(GONE, 3))).toBe('23503');
+    expect((await db.dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query)).toEqual([
+      'ALTER TABLE "equipment_migration_changes" DROP CONSTRAINT "FK_eac9b8479e0cdfa3b3429d11f83"',
+    ]);
+  });
+
+  it('up again: the recorded changes are kept', async () => {
+    await db.dataSource.runMigrations({ transaction: 'each' });
+    expect(await foreignKeys()).toEqual([]);
+    expect(await changes()).toEqual([{ run_id: RUN, assessment_id: 1, previous_equipment: ['full_gym'], new_equipment: 'full_gym' }]);
+    expect((await db.dataSource.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+  });
+});
