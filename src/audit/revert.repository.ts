@@ -35,9 +35,15 @@ export class RevertRepository {
     this.c = changeColumns(queryRunner.connection);
   }
 
-  async countChanges(): Promise<number> {
-    const [row] = await this.queryRunner.query(`SELECT count(*)::int AS n FROM ${this.c.table} WHERE ${this.c.runId} = $1`, [this.revertedRunId]);
-    return row.n;
+  /** How many rows the run changed, and its lowest and highest assessment id: the keyset covers exactly those. */
+  async countChanges(): Promise<{ total: number; minId: number; maxId: number }> {
+    const { c } = this;
+    const [row] = await this.queryRunner.query(
+      `SELECT count(*)::int AS total, COALESCE(min(${c.assessmentId}), 0) AS "minId", COALESCE(max(${c.assessmentId}), 0) AS "maxId"
+         FROM ${c.table} WHERE ${c.runId} = $1`,
+      [this.revertedRunId],
+    );
+    return row;
   }
 
   private select(where: string, lock = ''): string {
@@ -58,9 +64,12 @@ export class RevertRepository {
         ORDER BY c.${c.assessmentId}`;
   }
 
-  /** The next keyset page of the run's changes. */
+  /**
+   * The next keyset page of the run's changes (ids above `afterId`). The bound is bigint: the first page starts below
+   * the run's lowest id, which may be -2147483648 itself.
+   */
   readPage(afterId: number, pageSize: number): Promise<RecordedChange[]> {
-    return this.queryRunner.query(`${this.select(`c.${this.c.assessmentId} > $2`)} LIMIT $3`, [this.revertedRunId, afterId, pageSize]);
+    return this.queryRunner.query(`${this.select(`c.${this.c.assessmentId} > $2::bigint`)} LIMIT $3`, [this.revertedRunId, afterId, pageSize]);
   }
 
   /** Re-reads changes whose rows moved under the revert, locking the rows. */

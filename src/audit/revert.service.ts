@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CliOutput } from '../cli/cli-output.service';
-import { UsageError } from '../cli/cli-errors';
+import { CommandFailedError, UsageError } from '../cli/cli-errors';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { GuardedTransactionRunner, TransactionGuards } from '../equipment-migration/guarded-transaction';
 import { ReportFileWriter } from '../equipment-migration/report-file.writer';
@@ -67,13 +67,14 @@ export class RevertService {
         if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
         await runs.start({ id: revertRunId, kind: 'revert', startedAt, options: recordedOptions(options), revertsRunId: options.runId });
         const repository = new RevertRepository(transaction.queryRunner, options.runId, revertRunId);
-        const total = await repository.countChanges();
+        const { total, minId } = await repository.countChanges();
         this.output.line(`Found ${total} changed assessments to revert (run ${options.runId})`);
 
         const summary: RevertSummary = { total_processed: 0, reverted: 0, conflicts: 0, missing: 0, refused: 0 };
         const listed: string[] = [];
         let details = '';
-        for (let afterId = 0; ; ) {
+        // The keyset starts just below the run's own lowest id (ids may be 0 or negative).
+        for (let afterId = minId - 1; ; ) {
           const page = await repository.readPage(afterId, options.batchSize);
           if (page.length === 0) break;
           afterId = page[page.length - 1].id;
@@ -94,6 +95,12 @@ export class RevertService {
             details = '';
           }
           if (page.length < options.batchSize) break;
+        }
+        // Every recorded change must have been decided: counts that do not add up mean rows were missed.
+        if (summary.total_processed !== total) {
+          throw new CommandFailedError(
+            `The revert decided ${summary.total_processed} of the ${total} changed assessments; rolled back, nothing was changed`,
+          );
         }
         const problems = summary.conflicts + summary.missing + summary.refused;
         for (const line of listed) this.output.line(line);

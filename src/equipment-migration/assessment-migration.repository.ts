@@ -109,7 +109,8 @@ export class AssessmentMigrationRepository {
    */
   readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidateRow[]> {
     const page = this.candidates()
-      .where('a.id > :afterId AND a.id <= :maxId', { afterId, maxId })
+      // bigint bounds: `afterId` starts at minId - 1, which is below the int range when an id is -2147483648.
+      .where('a.id > CAST(:afterId AS bigint) AND a.id <= CAST(:maxId AS bigint)', { afterId, maxId })
       .andWhere(`NOT ${canonicalAndConsistent(this.t, 'a')}`) // rows the rules would skip stay in the database
       .orderBy('a.id', 'ASC')
       .limit(pageSize);

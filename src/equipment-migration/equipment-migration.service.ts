@@ -7,7 +7,7 @@ import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
 import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite } from './assessment-migration.repository';
-import { EquipmentRules } from './equipment-rules';
+import { EquipmentRules, parseStoredJson } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
 import { GuardedTransaction, GuardedTransactionRunner, TransactionEnding, TransactionGuards } from './guarded-transaction';
 import { PlanDifferences, PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
@@ -369,8 +369,9 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** SQL NULL and JSON null both arrive as null; numbers too large for a double keep their stored text. */
 function parseJson(text: string | null): unknown {
-  return text === null ? null : JSON.parse(text);
+  return text === null ? null : parseStoredJson(text);
 }
 
 function classifyRow(row: CandidateRow): Classified {

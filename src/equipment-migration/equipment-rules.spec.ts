@@ -7,9 +7,10 @@ import {
   EquipmentValue,
   EquipmentWrite,
   FLAGGED_REASON,
+  StoredNumber,
 } from './equipment-rules';
 
-const { classify, normaliseToken, parseEquipment, highest, isCanonical } = EquipmentRules;
+const { classify, normaliseToken, parseEquipment, parseStoredJson, highest, isCanonical } = EquipmentRules;
 
 /** Items default to [] only when omitted: an explicit `undefined` (SQL NULL) must stay undefined. */
 const state = (equipment: unknown, ...rest: [equipmentItems?: unknown, reassessmentRequired?: boolean]): EquipmentState => ({
@@ -107,6 +108,40 @@ describe('EquipmentRules helpers', () => {
       ok: false,
       reason: 'unknown equipment value "trampoline"',
     });
+  });
+});
+
+describe('EquipmentRules.parseStoredJson', () => {
+  it.each<[string, unknown]>([
+    ['"full_gym"', 'full_gym'],
+    ['[1, 2.5, -3e2, 1e308]', [1, 2.5, -300, 1e308]],
+    ['["1e400", "a\\"1e400"]', ['1e400', 'a"1e400']], // inside strings, number-like text is text
+    ['{"1e400": [true, null]}', { '1e400': [true, null] }],
+    [`"${'9'.repeat(400)}"`, '9'.repeat(400)],
+  ])('%s parses as JSON.parse does', (text, expected) => {
+    expect(parseStoredJson(text)).toEqual(expected);
+  });
+
+  it.each<[string, unknown]>([
+    ['1e400', new StoredNumber('1e400')],
+    ['[-1E+400, "x", 7]', [new StoredNumber('-1E+400'), 'x', 7]],
+    [`{"a": {"b": 1${'0'.repeat(309)}}}`, { a: { b: new StoredNumber(`1${'0'.repeat(309)}`) } }],
+  ])('%s keeps a number too large for a double as its text', (text, expected) => {
+    expect(parseStoredJson(text)).toEqual(expected);
+  });
+
+  it('throws on malformed text, like JSON.parse', () => {
+    expect(() => parseStoredJson('[1e400,')).toThrow(SyntaxError);
+    expect(() => parseStoredJson('[1,')).toThrow(SyntaxError);
+  });
+
+  it('agrees with JSON.parse on any JSON without oversized numbers', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = JSON.stringify(value);
+        expect(parseStoredJson(text)).toEqual(JSON.parse(text));
+      }),
+    );
   });
 });
 
@@ -234,6 +269,16 @@ describe('EquipmentRules.classify: error', () => {
     ['checkbox value 1', state({ no_equipment: 1 }), 'equipment checkbox value for "no_equipment" is not a boolean: 1', ': 1'],
     ['checkbox value null', state({ no_equipment: null }), 'equipment checkbox value for "no_equipment" is not a boolean: null', 'null'],
     ['no checkbox set to true', state({ full_gym: false, no_equipment: false }), 'equipment checkbox object has no value set to true: {"full_gym":false,"no_equipment":false}', '{"full_gym":false,"no_equipment":false}'],
+    // two spellings of one checkbox that disagree
+    ['contradictory checkbox keys', state({ 'Full Gym': true, full_gym: false }), 'equipment checkbox object contradicts itself: "Full Gym" is true but "full_gym" is false', '"Full Gym"'],
+    ['contradictory checkbox keys, false first', state({ no_equipment: false, 'No-Equipment': true, full_gym: true }), 'equipment checkbox object contradicts itself: "no_equipment" is false but "No-Equipment" is true', '"No-Equipment"'],
+    // numbers too large for a double are quoted as stored, never as Infinity
+    ['oversized number', state(parseStoredJson('1e400')), 'equipment is a number: 1e400', '1e400'],
+    ['oversized number as PostgreSQL prints it', state(parseStoredJson(`1${'0'.repeat(400)}`)), `equipment is a number: 1${'0'.repeat(79)}…`, '10000'],
+    ['oversized negative array member', state(parseStoredJson('["full_gym", -1e400]')), 'equipment array member is not a string: -1e400', '-1e400'],
+    ['oversized number in JSON text', state('["full_gym", 1E+999]'), 'equipment JSON text array member is not a string: 1E+999', '1E+999'],
+    ['oversized checkbox value', state(parseStoredJson('{"full_gym": 1e400}')), 'equipment checkbox value for "full_gym" is not a boolean: 1e400', '1e400'],
+    ['oversized number in items', state('basic_equipment', parseStoredJson('["mat", 2e400]')), 'equipment_items is not an array of non-empty strings: ["mat",2e400]', '2e400'],
     // basic result with bad items
     ['basic with string items', state('basic_equipment', 'abc'), 'equipment_items is not an array of non-empty strings: "abc"', '"abc"'],
     ['basic with empty-string item', state('basic_equipment', ['']), 'equipment_items is not an array of non-empty strings: [""]', '[""]'],

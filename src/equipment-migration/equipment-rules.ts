@@ -11,7 +11,10 @@ export const EQUIPMENT_VALUES = ['full_gym', 'basic_equipment', 'no_equipment'] 
 export type EquipmentValue = (typeof EQUIPMENT_VALUES)[number];
 export const FLAGGED_REASON = 'Basic equipment without specific items - user needs to re-assess';
 
-/** One row as stored: equipment/equipmentItems are parsed jsonb values (JSON null -> null; SQL NULL -> null too). */
+/**
+ * One row as stored: equipment/equipmentItems are parsed jsonb values (JSON null -> null; SQL NULL -> null too), read
+ * with parseStoredJson so a number too large for a double stays its stored text.
+ */
 export interface EquipmentState {
   equipment: unknown;
   equipmentItems: unknown;
@@ -54,6 +57,64 @@ const UNSUPPORTED_TOP_LEVEL: Readonly<Record<string, string>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Reading stored JSON
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A JSON number too large for a double (JSON.parse turns `1e400` into Infinity), kept as the text it was stored as,
+ * so a reason quotes what the database holds. It is never equipment: every rule treats it as a number.
+ */
+export class StoredNumber {
+  constructor(readonly text: string) {}
+
+  /** Rendered by show() as the bare number text (see NUMBER_MARK). */
+  toJSON(): string {
+    return NUMBER_MARK + this.text;
+  }
+}
+
+/** Prefix of a placeholder string; jsonb cannot store U+0000, so no stored string starts with it. */
+const NUMBER_MARK = '\u0000stored-number:';
+const NUMBER_MARK_JSON = JSON.stringify(NUMBER_MARK).slice(1, -1);
+const MARKED_NUMBER = /"\\u0000stored-number:([^"]*)"/g;
+/** A number that overflows a double has at least 309 digits, or an exponent of three digits. */
+const OVERSIZED_NUMBER_HINT = /\d{309}|[eE]\+?\d{3}/;
+const NUMBER_TOKEN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * JSON.parse, except that numbers JSON.parse would turn into ±Infinity become StoredNumber with their text. Throws as
+ * JSON.parse does on malformed text. Costs one regular-expression test on ordinary values.
+ */
+export function parseStoredJson(text: string): unknown {
+  if (!OVERSIZED_NUMBER_HINT.test(text)) return JSON.parse(text);
+  const numbers: string[] = [];
+  let rewritten = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x22 /* " */) {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      continue;
+    }
+    if (code !== 0x2d /* - */ && (code < 0x30 || code > 0x39)) continue;
+    NUMBER_TOKEN.lastIndex = i;
+    const token = NUMBER_TOKEN.exec(text)?.[0];
+    if (!token) continue;
+    if (!Number.isFinite(Number(token))) {
+      rewritten += text.slice(copied, i) + JSON.stringify(NUMBER_MARK + numbers.length);
+      numbers.push(token);
+      copied = i + token.length;
+    }
+    i += token.length - 1;
+  }
+  if (numbers.length === 0) return JSON.parse(text);
+  rewritten += text.slice(copied);
+  return JSON.parse(rewritten, (_key, value: unknown) =>
+    typeof value === 'string' && value.startsWith(NUMBER_MARK) ? new StoredNumber(numbers[Number(value.slice(NUMBER_MARK.length))]) : value,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -65,9 +126,10 @@ export function show(value: unknown, maxChars: number = MAX_SHOWN_CHARS): string
 function stringifySafely(value: unknown): string {
   // JSON.stringify turns NaN/Infinity into "null", which would hide the real offending value.
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (value instanceof StoredNumber) return value.text;
   try {
     const json = JSON.stringify(value);
-    if (json !== undefined) return json;
+    if (json !== undefined) return json.includes(NUMBER_MARK_JSON) ? json.replace(MARKED_NUMBER, '$1') : json;
   } catch {
     // fall through to the non-JSON renderings below
   }
@@ -117,6 +179,7 @@ export function parseEquipment(raw: unknown): ParseResult {
   if (raw === undefined) return fail('equipment is undefined');
   if (typeof raw === 'string') return parseString(raw);
   if (Array.isArray(raw)) return parseTokenArray(raw, 'equipment');
+  if (raw instanceof StoredNumber) return fail(`equipment is a number: ${show(raw)}`);
   if (typeof raw === 'object') return parseCheckboxObject(raw);
   const wording = UNSUPPORTED_TOP_LEVEL[typeof raw] ?? `equipment has unsupported type ${typeof raw}`;
   return fail(`${wording}: ${show(raw)}`);
@@ -163,7 +226,7 @@ function parseString(raw: string): ParseResult {
   if (trimmed.startsWith('[')) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(trimmed);
+      parsed = parseStoredJson(trimmed);
     } catch {
       return fail(`malformed JSON text in equipment: ${show(raw)}`);
     }
@@ -182,6 +245,7 @@ function parseCheckboxObject(raw: object): ParseResult {
   const entries = Object.entries(raw);
   if (entries.length === 0) return fail('equipment is an empty object');
   const selected: string[] = [];
+  const seen = new Map<EquipmentValue, { key: string; checked: boolean }>();
   for (const [key, checked] of entries) {
     const normalised = normaliseToken(key);
     if (normalised === '') return fail(`equipment checkbox object has an empty key: ${show(raw)}`);
@@ -190,6 +254,12 @@ function parseCheckboxObject(raw: object): ParseResult {
     if (typeof checked !== 'boolean') {
       return fail(`equipment checkbox value for ${show(key, 40)} is not a boolean: ${show(checked)}`);
     }
+    // Two spellings of one value that disagree ({"Full Gym":true,"full_gym":false}): nobody knows which was meant.
+    const earlier = seen.get(normalised);
+    if (earlier && earlier.checked !== checked) {
+      return fail(`equipment checkbox object contradicts itself: ${show(earlier.key, 40)} is ${earlier.checked} but ${show(key, 40)} is ${checked}`);
+    }
+    seen.set(normalised, { key, checked });
     if (checked) selected.push(key);
   }
   if (selected.length === 0) return fail(`equipment checkbox object has no value set to true: ${show(raw)}`);
@@ -286,6 +356,7 @@ export const EquipmentRules = {
   classify,
   normaliseToken,
   parseEquipment,
+  parseStoredJson,
   highest,
   isCanonical,
 } as const;
