@@ -118,13 +118,10 @@ export class RevertService {
         } else {
           await runs.markReverted(options.runId, revertRunId);
           reportFile?.finish(head);
-          try {
-            await transaction.commit();
-          } catch (error) {
-            reportFile?.removeFinal();
-            throw error;
-          }
+          await transaction.commit();
         }
+        // Only now does the report reach its path: a revert that did not commit leaves an earlier report there untouched.
+        await reportFile?.publish();
         this.output.line();
         this.output.line('--- Revert Report ---');
         this.output.line(`Total Processed: ${summary.total_processed}`);

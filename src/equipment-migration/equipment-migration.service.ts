@@ -155,13 +155,10 @@ export class EquipmentMigrationService {
         reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
       } else {
         reportFile?.finish(this.report.head(run, summary, { before: scope.before, after }));
-        try {
-          await transaction.commit();
-        } catch (error) {
-          reportFile?.removeFinal();
-          throw error;
-        }
+        await transaction.commit();
       }
+      // Only now does the report reach its path: a run that did not commit leaves an earlier report there untouched.
+      await reportFile?.publish();
 
       if (scope.total > 0) {
         this.report.printSummary(summary);
