@@ -1,4 +1,7 @@
+import { Inject } from '@nestjs/common';
 import { Command, Option } from 'nest-commander';
+import { CliOutput } from '../cli/cli-output.service';
+import { PROCESS_ENV } from '../cli/process-env';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { UsageError } from '../cli/cli-errors';
 import { parseInteger } from '../cli/option-parsers';
@@ -16,15 +19,23 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   description: 'Undo exactly the rows a migration run changed, where they still hold what it wrote (see migration-runs)',
 })
 export class RevertEquipmentMigrationCommand extends GuardedRunCommand {
-  constructor(private readonly revert: RevertService) {
-    super();
+  protected readonly npmSwallowable = ['batch_size'];
+  protected readonly npmExample = 'npm run cli -- revert-equipment-migration <run-id> --dry-run';
+
+  constructor(
+    private readonly revert: RevertService,
+    output: CliOutput,
+    @Inject(PROCESS_ENV) env: NodeJS.ProcessEnv,
+  ) {
+    super(output, env);
   }
 
   async run([runId]: string[], options: RevertCommandOptions): Promise<void> {
+    const dryRun = this.dryRunRequested(options);
     if (!UUID.test(runId ?? '')) throw new UsageError(`"${runId}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
     await this.revert.run({
       runId: runId.toLowerCase(),
-      dryRun: options.dryRun === true,
+      dryRun,
       reportPath: options.saveReport,
       batchSize: options.batchSize ?? 5000,
       ...this.guards(options),

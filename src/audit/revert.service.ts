@@ -130,16 +130,10 @@ export class RevertService {
       if (outcome.acknowledgementLost) {
         this.output.note(`Note: the connection was lost while committing; run ${revertRunId} is recorded, so the revert committed`);
       }
-      let saved = false;
-      if (reportFile) {
-        try {
-          reportFile.publish();
-          saved = true;
-        } catch (error) {
-          reportFile.discard();
-          this.output.note(`Warning: the report could not be written to ${reportFile.path} (${(error as Error).message})`);
-        }
-      }
+      const saved = await reportFile?.publishAfterEnd(
+        (line) => this.output.note(line),
+        outcome.committed ? `the revert is committed (run ${revertRunId})` : 'nothing was changed (dry run)',
+      );
       this.output.line();
       this.output.line('--- Revert Report ---');
       this.output.line(`Total Processed: ${summary.total_processed}`);

@@ -3,8 +3,6 @@ import { InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'nest-commander';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
-import { NPM_HINT } from '../cli/cli-error-handler';
-import { UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { parseInteger } from '../cli/option-parsers';
 import { PROCESS_ENV } from '../cli/process-env';
@@ -32,23 +30,21 @@ Exit codes:
   5  the connection was lost during COMMIT and the database cannot be asked: outcome unknown; check the named run with migration-runs
   130/143  interrupted by SIGINT/SIGTERM: rolled back, nothing was changed`;
 
-/**
- * Options npm takes for itself when they are given without `--` (npm run cli migrate-equipment --batch-size 5).
- * Not --no-progress: npm's own `progress` setting is commonly set in .npmrc, and a missing progress bar is harmless.
- */
-const NPM_SWALLOWED = ['save_report', 'batch_size', 'max_errors', 'wait_for_lock', 'lock_timeout', 'statement_timeout', 'expect_plan'];
-
 @Command({
   name: 'migrate-equipment',
   description: 'Convert legacy multiple-selection equipment answers to the single-selection format',
 })
 export class EquipmentMigrationCommand extends GuardedRunCommand {
+  /** Not --no-progress: npm's own `progress` setting is commonly set in .npmrc, and a missing progress bar is harmless. */
+  protected readonly npmSwallowable = ['batch_size', 'max_errors', 'expect_plan'];
+  protected readonly npmExample = 'npm run cli -- migrate-equipment --dry-run --save-report report.json';
+
   constructor(
     private readonly migration: EquipmentMigrationService,
-    private readonly output: CliOutput,
-    @Inject(PROCESS_ENV) private readonly env: NodeJS.ProcessEnv,
+    output: CliOutput,
+    @Inject(PROCESS_ENV) env: NodeJS.ProcessEnv,
   ) {
-    super();
+    super(output, env);
   }
 
   override setCommand(command: Parameters<GuardedRunCommand['setCommand']>[0]): this {
@@ -60,20 +56,9 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     await this.migration.run(this.resolve(options));
   }
 
-  /** Applies defaults, and catches options that npm swallowed because they were not passed after `--`. */
+  /** Applies defaults (after catching the options npm swallowed). */
   private resolve(options: MigrateEquipmentCommandOptions): EquipmentMigrationOptions {
-    const swallowed = NPM_SWALLOWED.filter((name) => this.env[`npm_config_${name}`] !== undefined);
-    if (swallowed.length > 0) {
-      throw new UsageError(
-        `npm took --${swallowed[0].replace(/_/g, '-')} as its own option, so the command never saw it. ${NPM_HINT}`,
-      );
-    }
-    let dryRun = options.dryRun === true;
-    if (!dryRun && this.env.npm_config_dry_run === 'true') {
-      // `npm run cli migrate-equipment --dry-run` (no `--`): npm ate the flag. Honour what the operator meant.
-      dryRun = true;
-      this.output.note(`Warning: npm took --dry-run as its own option; running as a dry run anyway. ${NPM_HINT}`);
-    }
+    const dryRun = this.dryRunRequested(options);
     return {
       dryRun,
       reportPath: options.saveReport,

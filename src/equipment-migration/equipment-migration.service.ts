@@ -113,7 +113,10 @@ export class EquipmentMigrationService {
       if (outcome.acknowledgementLost) {
         this.output.note(`Note: the connection was lost while committing; run ${run.id} is recorded, so the migration committed`);
       }
-      const saved = reportFile ? this.publishReport(reportFile, outcome.committed, run.id) : false;
+      const saved = await reportFile?.publishAfterEnd(
+        (line) => this.output.note(line),
+        outcome.committed ? `the migration is committed (run ${run.id})` : 'nothing was changed (dry run)',
+      );
       if (done.total > 0) {
         this.report.printSummary(done.summary);
         for (const line of this.report.distributionLines(done.before, done.after)) this.output.line(line);
@@ -128,21 +131,6 @@ export class EquipmentMigrationService {
       throw this.transactions.interruptedOr(error);
     } finally {
       stopListening();
-    }
-  }
-
-  /** Renames the finished report into place; after a commit a failure here is a warning, never a failed run. */
-  private publishReport(reportFile: ReportFileWriter, committed: boolean, runId: string): boolean {
-    try {
-      reportFile.publish();
-      return true;
-    } catch (error) {
-      reportFile.discard();
-      this.output.note(
-        `Warning: the report could not be written to ${reportFile.path} (${(error as Error).message}); ` +
-          (committed ? `the migration is committed (run ${runId})` : 'nothing was changed (dry run)'),
-      );
-      return false;
     }
   }
 

@@ -1,14 +1,46 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  Stats,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { open as openAsync } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../cli/cli-errors';
 
 const COPY_CHUNK = 1 << 20;
+/** As the kernel's own limit on symbolic links followed in one lookup. */
+const MAX_LINKS = 40;
+/** The kernel's magic links to a process's open files (/dev/stdout → /proc/self/fd/1): opened, never resolved. */
+const OPEN_FILE_LINK = /^\/(proc\/(self|\d+)|dev)\/fd\/\d+$/;
+const OWN_OPEN_FILE = new RegExp(`^/(?:proc/(?:self|${process.pid})|dev)/fd/(\\d+)$`);
+
+/**
+ * Where the report goes:
+ * - `replace`: a regular file (or none yet): written beside it, synced, renamed over it (atomic for readers);
+ * - `stream`: an existing character device or FIFO, or an already-open file named through /dev/fd/N: written into
+ *   directly, not atomically;
+ * - `stdio`: /dev/stdout or /dev/stderr (or /dev/fd/1, /dev/fd/2): written through the process's own stream, in order
+ *   with the console lines, whatever it is (a terminal, a pipe, a socket, which cannot be reopened by name, a file).
+ */
+type Destination = { kind: 'replace'; path: string } | { kind: 'stream'; path: string } | { kind: 'stdio'; stream: NodeJS.WriteStream };
 
 /**
  * Writes a JSON report whose large middle part (the details array) is streamed while the run goes on:
- * details go to a hidden temporary file; finish() writes head + details + tail to a second temporary file in the same
- * folder, syncs it and renames it into place (atomic for readers). Files are created with mode 0600.
+ * details go to a hidden temporary file; finish() writes head + details + tail to a second temporary file and syncs
+ * it; publish(), called only once the run's transaction has committed (or a dry run has rolled back), puts it in
+ * place. So a run that does not commit never touches what is at the path. Files are created with mode 0600.
  *
  * Writes are synchronous on purpose: a page's details are written the moment they exist, so no buffer holds them
  * while the run goes on (buffered strings outlive young-generation collections and inflate the heap on large runs);
@@ -17,36 +49,27 @@ const COPY_CHUNK = 1 << 20;
 export class ReportFileWriter {
   private detailsFd?: number;
   private detailCount = 0;
+  private finished = false;
   private readonly detailsPath: string;
   private readonly finalTempPath: string;
 
-  private constructor(readonly path: string) {
+  private constructor(
+    /** The path as given (what the console names). */
+    readonly path: string,
+    private readonly destination: Destination,
+  ) {
     const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
-    this.detailsPath = join(dirname(path), `.${basename(path)}.${tag}.details.tmp`);
-    this.finalTempPath = join(dirname(path), `.${basename(path)}.${tag}.tmp`);
+    // Beside the target, so the rename stays within one file system; a device's folder (/dev) is no place for them.
+    const folder = destination.kind === 'replace' ? dirname(destination.path) : tmpdir();
+    const name = destination.kind === 'replace' ? basename(destination.path) : 'equipment-report';
+    this.detailsPath = join(folder, `.${name}.${tag}.details.tmp`);
+    this.finalTempPath = join(folder, `.${name}.${tag}.tmp`);
   }
 
   /** Checks the path before any database work (exit 2 when it cannot be written) and opens the details file. */
   static open(requestedPath: string): ReportFileWriter {
-    const path = resolve(requestedPath);
-    const folder = dirname(path);
-    const stats = (file: string) => {
-      try {
-        return statSync(file);
-      } catch {
-        return undefined;
-      }
-    };
-    if (!stats(folder)?.isDirectory()) {
-      throw new UsageError(`Cannot write the report to ${requestedPath}: folder ${folder} does not exist`);
-    }
-    if (stats(path)?.isDirectory()) throw new UsageError(`Cannot write the report to ${requestedPath}: it is a folder`);
-    try {
-      accessSync(folder, constants.W_OK);
-    } catch {
-      throw new UsageError(`Cannot write the report to ${requestedPath}: folder ${folder} is not writable`);
-    }
-    const writer = new ReportFileWriter(path);
+    const destination = destinationOf(requestedPath);
+    const writer = new ReportFileWriter(requestedPath, destination);
     try {
       writer.detailsFd = openSync(writer.detailsPath, 'wx', 0o600);
     } catch (error) {
@@ -61,7 +84,10 @@ export class ReportFileWriter {
     this.detailCount += 1;
   }
 
-  /** Assembles the report (head fields, then "details") in its temporary file and syncs it to disk; see publish(). */
+  /**
+   * Assembles the report (head fields, then "details") in its temporary file and syncs it to disk. Nothing at the
+   * report's path changes yet: see publish().
+   */
   finish(head: Record<string, unknown>): void {
     closeSync(this.detailsFd!);
     this.detailsFd = undefined;
@@ -82,14 +108,48 @@ export class ReportFileWriter {
       closeSync(out);
     }
     rmSync(this.detailsPath, { force: true });
+    this.finished = true;
   }
 
-  /** Renames the finished report into place: only once its run has ended as it asked, so a failed run keeps an old report. */
-  publish(): void {
-    renameSync(this.finalTempPath, this.path);
+  /**
+   * Puts the finished report in place: renamed over the target (a symlink is kept and its target replaced), or
+   * streamed into the device or FIFO. Call only after the transaction the report describes committed (or the dry run
+   * rolled back). Asynchronous because a FIFO's open waits for its reader, which must not stall the event loop.
+   */
+  async publish(): Promise<void> {
+    if (!this.finished) throw new Error('ReportFileWriter.publish() before finish()');
+    try {
+      if (this.destination.kind === 'replace') {
+        renameSync(this.finalTempPath, this.destination.path);
+        syncFolder(dirname(this.destination.path));
+      } else if (this.destination.kind === 'stream') {
+        await this.streamInto(this.destination.path);
+      } else {
+        await this.writeToStdio(this.destination.stream);
+      }
+    } catch (error) {
+      throw new Error(`Cannot save the report to ${this.path}: ${(error as Error).message}`);
+    } finally {
+      rmSync(this.finalTempPath, { force: true });
+    }
   }
 
-  /** Removes the temporary files (the run failed or was interrupted). Safe to call more than once. */
+  /**
+   * publish(), once the run's transaction has ended as it asked (committed, or rolled back for a dry run): a failure
+   * now cannot change what happened to the data, so it is a warning naming the outcome, not a failed run.
+   */
+  async publishAfterEnd(warn: (line: string) => void, outcome: string): Promise<boolean> {
+    try {
+      await this.publish();
+      return true;
+    } catch (error) {
+      this.discard();
+      warn(`Warning: the report could not be written to ${this.path} (${(error as Error).message}); ${outcome}`);
+      return false;
+    }
+  }
+
+  /** Removes the temporary files (the run failed or was interrupted). Safe to call more than once, also after publish. */
   discard(): void {
     if (this.detailsFd !== undefined) {
       closeSync(this.detailsFd);
@@ -97,5 +157,120 @@ export class ReportFileWriter {
     }
     rmSync(this.detailsPath, { force: true });
     rmSync(this.finalTempPath, { force: true });
+  }
+
+  private async writeToStdio(stream: NodeJS.WriteStream): Promise<void> {
+    const input = openSync(this.finalTempPath, 'r');
+    try {
+      for (;;) {
+        const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+        const read = readSync(input, buffer);
+        if (read === 0) break;
+        await new Promise<void>((done, fail) => stream.write(buffer.subarray(0, read), (error) => (error ? fail(error) : done())));
+      }
+    } finally {
+      closeSync(input);
+    }
+  }
+
+  private async streamInto(path: string): Promise<void> {
+    // Append, never truncate: /dev/stdout redirected to a file already holds the command's earlier lines.
+    const target = await openAsync(path, constants.O_WRONLY | constants.O_APPEND);
+    try {
+      const input = openSync(this.finalTempPath, 'r');
+      try {
+        const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+        for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) {
+          for (let written = 0; written < read; ) written += (await target.write(buffer, written, read - written)).bytesWritten;
+        }
+      } finally {
+        closeSync(input);
+      }
+    } finally {
+      await target.close();
+    }
+  }
+}
+
+/** Decides where the report goes, or refuses the path with one line (UsageError, exit 2). */
+function destinationOf(requestedPath: string): Destination {
+  const refuse = (why: string) => new UsageError(`Cannot write the report to ${requestedPath}: ${why}`);
+  const path = followLinks(resolve(requestedPath), refuse);
+  const fd = OWN_OPEN_FILE.exec(path)?.[1];
+  if (fd === '1') return { kind: 'stdio', stream: process.stdout };
+  if (fd === '2') return { kind: 'stdio', stream: process.stderr };
+  const stats = statOrUndefined(path);
+  if (stats === undefined) {
+    const folder = dirname(path);
+    if (!statOrUndefined(folder)?.isDirectory()) throw refuse(`folder ${folder} does not exist`);
+    return replaceable(path, refuse);
+  }
+  if (stats.isCharacterDevice() || stats.isFIFO() || (OPEN_FILE_LINK.test(path) && stats.isFile())) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw refuse('it is not writable');
+    }
+    return { kind: 'stream', path };
+  }
+  if (stats.isFile()) return replaceable(path, refuse);
+  throw refuse(`it is ${kindOf(stats)}, not a regular file, a character device or a FIFO`);
+}
+
+function replaceable(path: string, refuse: (why: string) => UsageError): Destination {
+  const folder = dirname(path);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw refuse(`folder ${folder} is not writable`);
+  }
+  return { kind: 'replace', path };
+}
+
+/**
+ * Follows symbolic links to the path they end at (which need not exist yet), so the report replaces the link's
+ * target and the link stays. Stops at /proc/…/fd/N and /dev/fd/N, which name open files rather than paths.
+ */
+function followLinks(start: string, refuse: (why: string) => UsageError): string {
+  let path = start;
+  for (let hops = 0; ; hops += 1) {
+    if (OPEN_FILE_LINK.test(path)) return path;
+    let link: Stats;
+    try {
+      link = lstatSync(path);
+    } catch {
+      return path;
+    }
+    if (!link.isSymbolicLink()) return path;
+    if (hops === MAX_LINKS) throw refuse('too many levels of symbolic links');
+    path = resolve(dirname(path), readlinkSync(path));
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** Makes the rename itself durable (the folder's entry), as the file's contents already are. */
+function syncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a folder; the rename has happened all the same.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE_SHAPES } from '../../src/demo/sample-assessments';
-import { runCli } from '../helpers/cli-harness';
+import { runCli, runCommand } from '../helpers/cli-harness';
 import { insertSamples, snapshotAssessments } from '../helpers/fixtures';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
@@ -86,5 +86,63 @@ describe('migrate-equipment through `npm run cli` (child process)', () => {
     expect(result.stderr).toContain("unknown option '--no-such-option'");
     expect(result.stderr).toContain('npm run cli -- migrate-equipment');
     expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+  });
+});
+
+describe('revert-equipment-migration through `npm run cli` (child process): the same rule, from the shared command base', () => {
+  let db: TestDatabase;
+  let runId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await insertSamples(
+      db.dataSource,
+      SAMPLE_SHAPES.map((shape, i) => ({ ...shape, email: `npm.revert.${i}@example.com`, sport: 'running', age: 30, experience: 'beginner' })),
+    );
+    expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
+    [{ id: runId }] = await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'migrate'`);
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const npm = (args: string[]) => runCli(args, db.env, { viaNpm: true, timeoutMs: 45000 });
+  const lines = (text: string) => text.split('\n');
+  const runStatus = async () => (await db.dataSource.query(`SELECT status FROM equipment_migration_runs WHERE id = $1`, [runId]))[0].status;
+
+  it('`npm run cli revert-equipment-migration <id> --dry-run` (no `--`) stays a dry run, with the warning', async () => {
+    const before = await snapshotAssessments(db.dataSource);
+    const result = await npm(['revert-equipment-migration', runId, '--dry-run']);
+    expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: expect.any(String) });
+    expect(lines(result.stdout)).toContain('DRY RUN MODE - No changes will be saved');
+    expect(lines(result.stdout)).toContain('Rolling back changes (dry run mode)');
+    expect(result.stderr).toContain('npm took --dry-run as its own option; running as a dry run anyway');
+    expect(result.stderr).toContain('npm run cli -- revert-equipment-migration <run-id> --dry-run');
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+    expect(await runStatus()).not.toBe('reverted');
+  });
+
+  it.each([
+    ['--batch-size=5', '--batch-size'],
+    ['--save-report=revert.json', '--save-report'],
+    ['--lock-timeout=3', '--lock-timeout'],
+  ])('`npm run cli revert-equipment-migration <id> %s` (no `--`) exits 2 before touching the database', async (option, name) => {
+    const before = await snapshotAssessments(db.dataSource);
+    const result = await npm(['revert-equipment-migration', runId, option]);
+    expect(result.exitCode).toBe(2);
+    expect(lines(result.stdout).filter((l) => l.startsWith('Database:'))).toEqual([]);
+    expect(lines(result.stderr.trim())).toEqual([
+      `npm took ${name} as its own option, so the command never saw it. Pass options to the command after \`--\`, e.g. \`npm run cli -- revert-equipment-migration <run-id> --dry-run\``,
+    ]);
+    expect(await snapshotAssessments(db.dataSource)).toEqual(before);
+    expect(await runStatus()).not.toBe('reverted');
+  });
+
+  it('`npm run cli migrate-equipment --max-errors=0` (no `--`) exits 2 too: each command adds its own options to the shared list', async () => {
+    const result = await npm(['migrate-equipment', '--max-errors=0']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('npm took --max-errors as its own option');
+    expect(lines(result.stdout).filter((l) => l.startsWith('Database:'))).toEqual([]);
   });
 });
