@@ -13,7 +13,7 @@ async function main() {
     process.stderr.write('usage: node bin/with-database.js <command> [args...]\n');
     return 2;
   }
-  ensureFreshBuild();
+  await ensureFreshBuild();
   const { resolveDatabaseConfig } = require(path.join(DIST, 'src/config/database-config.js'));
   const { startEmbeddedPostgres, displayPath } = require(path.join(DIST, 'src/database/embedded-postgres.server.js'));
   const { CliError } = require(path.join(DIST, 'src/cli/cli-errors.js'));

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 'use strict';
+// `npm run build` (always) and the `prepare` script (when a source changed): esbuild + SWC into dist/.
 const { ensureFreshBuild } = require('./build-lib');
 
-const force = process.argv.includes('--force');
-const started = Date.now();
-const compiled = ensureFreshBuild({ force });
-process.stderr.write(`build: ${compiled} file(s) compiled to dist/ in ${Date.now() - started} ms\n`);
+ensureFreshBuild({ force: process.argv.includes('--force') }).then(
+  (built) => process.stderr.write(built ? `build: ${built.files} inputs, dist/cli.js and dist/src/ in ${built.ms} ms\n` : 'build: dist/ is up to date\n'),
+  (error) => {
+    process.stderr.write(`build failed: ${error.message}\n`);
+    process.exitCode = 1;
+  },
+);
