@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { REALISTIC_MIX } from '../../src/demo/sample-assessments';
+import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/equipment-migration/migration-lock';
 import { PROJECT_ROOT } from '../helpers/cli-harness';
 import { seedMix, truncateAll } from '../helpers/fixtures';
 import { startPgProxy } from '../helpers/pg-proxy';
@@ -106,6 +108,107 @@ describe('the exit code and the last line tell the truth about the data', () => 
       await db.dataSource.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     }
     await db?.drop();
+  }, TIMEOUT_MS);
+
+  /** A session that holds something while a run tries (the migration lock, a row lock), released after it. */
+  type Holder = (client: Client) => Promise<void>;
+  const holdMigrationLock: Holder = async (client) => void (await client.query('SELECT pg_advisory_lock($1)', [EQUIPMENT_MIGRATION_LOCK_KEY]));
+  const holdCandidateRowLock: Holder = async (client) => {
+    await client.query('BEGIN');
+    await client.query(`SELECT id FROM assessments WHERE jsonb_typeof(equipment) = 'array' ORDER BY id LIMIT 1 FOR UPDATE`);
+  };
+
+  /** The README's exit-code table, one row per way a run ends: exit code, last line, and whether the table changed. */
+  const ENDINGS: {
+    name: string;
+    args: (folder: string) => string[];
+    env?: (env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
+    hold?: Holder;
+    exit: number;
+    last: ['stdout' | 'stderr', RegExp];
+    changed: boolean;
+  }[] = [
+    { name: 'a real run', args: () => ['migrate-equipment'], exit: 0, last: ['stdout', /^Migration completed successfully!$/], changed: true },
+    { name: 'a dry run', args: () => ['migrate-equipment', '--dry-run'], exit: 0, last: ['stdout', /^Migration completed successfully!$/], changed: false },
+    // commander's line names the option; the hint about `--` follows it.
+    { name: 'a bad option', args: () => ['migrate-equipment', '--batch-size', '0'], exit: 2, last: ['stderr', /^Pass options to the command after `--`/], changed: false },
+    {
+      name: 'an unreachable database',
+      args: () => ['migrate-equipment'],
+      env: (env) => ({ ...env, DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:1/nowhere' }),
+      exit: 2,
+      last: ['stderr', /^Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere/],
+      changed: false,
+    },
+    {
+      name: 'a report folder that does not exist',
+      args: (folder) => ['migrate-equipment', '--save-report', join(folder, 'missing', 'r.json')],
+      exit: 2,
+      last: ['stderr', /^Cannot write the report to /],
+      changed: false,
+    },
+    { name: '--max-errors exceeded', args: () => ['migrate-equipment', '--max-errors', '0'], exit: 1, last: ['stderr', /^Aborted: more than 0 error rows .*nothing was changed$/], changed: false },
+    {
+      name: 'a plan that differs from --expect-plan',
+      args: () => ['migrate-equipment', '--expect-plan', '0'.repeat(64)],
+      exit: 1,
+      last: ['stderr', /^The plan differs from the reviewed one .*nothing was changed$/],
+      changed: false,
+    },
+    {
+      name: 'another run holding the lock',
+      args: () => ['migrate-equipment'],
+      hold: holdMigrationLock,
+      exit: 3,
+      last: ['stderr', /^Another migration run is in progress .*nothing was changed$/],
+      changed: false,
+    },
+    {
+      name: 'a row lock held longer than --lock-timeout',
+      args: () => ['migrate-equipment', '--lock-timeout', '1'],
+      hold: holdCandidateRowLock,
+      exit: 1,
+      last: ['stderr', /^Gave up waiting for a row lock after 1s .*nothing was changed$/],
+      changed: false,
+    },
+  ];
+
+  it.each(ENDINGS)('$name: exit $exit, and the last line and the table agree', async (ending) => {
+    const before = await fresh();
+    const holder = ending.hold ? new Client({ connectionString: db.url }) : undefined;
+    if (holder) {
+      await holder.connect();
+      await ending.hold!(holder);
+    }
+    try {
+      const env = ending.env ? ending.env(db.env) : db.env;
+      const result = await run([...ending.args(folder), '--no-progress'], env);
+      const [stream, pattern] = ending.last;
+      expect({ exit: result.exitCode, last: result[stream].at(-1) }).toEqual({ exit: ending.exit, last: expect.stringMatching(pattern) });
+      noStackTrace(result);
+      expect(result.stderr.join('\n')).not.toContain('hunter2');
+    } finally {
+      await holder?.end();
+    }
+    if (ending.changed) {
+      expect(await checksum()).not.toBe(before);
+      expect(await legacyRows()).toBe(0);
+    } else {
+      expect(await checksum()).toBe(before);
+    }
+  }, TIMEOUT_MS);
+
+  it('a database without the schema: exit 2 naming what is missing, nothing created', async () => {
+    const bare = await createTestDatabase({ migrate: false });
+    try {
+      const result = await run(['migrate-equipment', '--no-progress'], bare.env);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr.at(-1)).toMatch(/^Schema missing in .*run `npm run migration:run` first$/);
+      const [{ tables }] = await bare.dataSource.query(`SELECT count(*)::int AS tables FROM information_schema.tables WHERE table_schema = 'public'`);
+      expect(tables).toBe(0);
+    } finally {
+      await bare.drop();
+    }
   }, TIMEOUT_MS);
 
   it('a reader that goes away after three lines: the run still commits, writes its report and exits 0, without a stack trace', async () => {
