@@ -344,4 +344,32 @@ describe('the exit code and the last line tell the truth about the data', () => 
       await proxy.close();
     }
   }, TIMEOUT_MS);
+
+  it('a revert whose COMMIT answer is lost is looked up the same way: found, exit 0 with a note, the rows restored', async () => {
+    await fresh();
+    // The restored columns (updated_at moves on).
+    const columns = async (): Promise<string> =>
+      (
+        await db.dataSource.query(
+          `SELECT md5(string_agg(concat_ws('|', id, equipment, equipment_items, equipment_reassessment_required), ',' ORDER BY id)) AS s FROM assessments`,
+        )
+      )[0].s;
+    const original = await columns();
+    const migrated = await run(['migrate-equipment', '--no-progress'], db.env);
+    expect(migrated.exitCode).toBe(0);
+    const [{ id }] = await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'migrate' ORDER BY started_at DESC LIMIT 1`);
+    const proxy = await startPgProxy(db.url, 'lose-answer');
+    try {
+      const result = await run(['revert-equipment-migration', id], { ...db.env, DATABASE_URL: proxy.url });
+      expect(proxy.lost).toBe(true);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout.at(-1)).toBe('Revert completed successfully!');
+      expect(result.stderr).toContainEqual(expect.stringMatching(/^Note: the connection was lost while committing; run [0-9a-f-]{36} is recorded, so the revert committed$/));
+      expect(await runStatus(id)).toBe('reverted');
+      expect(await legacyRows()).toBeGreaterThan(0);
+      expect(await columns()).toBe(original);
+    } finally {
+      await proxy.close();
+    }
+  }, TIMEOUT_MS);
 });
