@@ -9,6 +9,8 @@ export interface ProgressOptions {
   enabled: boolean;
   total: number;
   stream: NodeJS.WriteStream;
+  /** TERM of the environment: `dumb` terminals get plain lines (they cannot move the cursor). */
+  term?: string;
   /** What is counted, e.g. "assessments". */
   unit: string;
   /** Plain-line mode: at most one line per this many ms, or per 10% (whichever comes first). */
@@ -30,7 +32,8 @@ function formatSeconds(seconds: number): string {
  */
 export function createProgress(options: ProgressOptions): Progress {
   if (!options.enabled || options.total === 0) return NO_PROGRESS;
-  return options.stream.isTTY ? barProgress(options) : lineProgress(options);
+  const { term = process.env.TERM } = options;
+  return options.stream.isTTY && term !== 'dumb' ? barProgress(options) : lineProgress(options);
 }
 
 function barProgress({ total, stream, unit }: ProgressOptions): Progress {

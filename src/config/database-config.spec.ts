@@ -170,6 +170,10 @@ describe('resolveDatabaseConfig', () => {
       expect(error.message).toMatch(/^No database configured: set DATABASE_URL/);
       expect(error.message).toContain('NODE_ENV=production');
     });
+
+    it.each(['Production', 'PRODUCTION', ' production '])('NODE_ENV=%j counts as production too', (value) => {
+      expect(usageErrorOf({ NODE_ENV: value }).message).toMatch(/^No database configured/);
+    });
   });
 
   describe('invalid values: one line per problem, exit 2', () => {

@@ -184,7 +184,7 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
     return { kind: 'pg-env', ...target, label: labelOf(target), password: parsed.PGPASSWORD, connectTimeoutSeconds };
   }
 
-  if (parsed.NODE_ENV === 'production') {
+  if (parsed.NODE_ENV?.trim().toLowerCase() === 'production') {
     throw new UsageError(
       'No database configured: set DATABASE_URL (or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE); the embedded PostgreSQL is not used when NODE_ENV=production',
     );
