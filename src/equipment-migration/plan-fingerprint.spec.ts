@@ -1,6 +1,6 @@
 import { CandidateRow } from './assessment-migration.repository';
 import { EquipmentRules } from './equipment-rules';
-import { PlanFingerprint } from './plan-fingerprint';
+import { PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
 import type { Classified } from './report.service';
 
 const row = (id: number, equipment: unknown, items: unknown = []): Classified => {
@@ -42,5 +42,24 @@ describe('PlanFingerprint', () => {
     expect(fingerprint([rows[0], rows[1], row(3, 'basic_equipment', ['mat']), rows[3]])).not.toBe(base);
     expect(fingerprint([row(5, ['no_equipment', 'full_gym']), ...rows.slice(1)])).not.toBe(base);
     expect(base).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('ReviewedPlan.fromReport', () => {
+  const fingerprint = 'a'.repeat(64);
+
+  it.each([
+    ['a null detail', [null]],
+    ['a detail without an id', [{ status: 'migrated' }]],
+    ['an id that is not an integer', [{ assessment_id: '7', status: 'migrated' }]],
+    ['a status that is not a string', [{ assessment_id: 7, status: 1 }]],
+  ])('refuses %s (not a reviewed plan)', (_name, details) => {
+    expect(ReviewedPlan.fromReport({ run: { plan_fingerprint: fingerprint }, details })).toBeUndefined();
+  });
+
+  it('takes a well-formed report', () => {
+    const plan = ReviewedPlan.fromReport({ run: { plan_fingerprint: fingerprint }, details: [{ assessment_id: 7, status: 'migrated', new_equipment: 'full_gym' }] });
+    expect(plan?.fingerprint).toBe(fingerprint);
+    expect(plan?.differences()?.count).toBe(1);
   });
 });

@@ -52,7 +52,9 @@ export class ReviewedPlan {
     const fingerprint = report.run?.plan_fingerprint;
     if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint) || !Array.isArray(report.details)) return undefined;
     const rows = new Map<number, string>();
-    for (const detail of report.details as { assessment_id: number; status: string; new_equipment?: string }[]) {
+    for (const detail of report.details as unknown[]) {
+      // A hand-edited or truncated report is not a reviewed plan: refused (exit 2), never a crash mid-run.
+      if (!isDetail(detail)) return undefined;
       rows.set(detail.assessment_id, `${detail.status}:${detail.new_equipment ?? ''}`);
     }
     return new ReviewedPlan(fingerprint, rows);
@@ -82,4 +84,14 @@ export class PlanDifferences {
   get count(): number {
     return this.differing + this.reviewed.size;
   }
+}
+
+function isDetail(value: unknown): value is { assessment_id: number; status: string; new_equipment?: string } {
+  if (typeof value !== 'object' || value === null) return false;
+  const detail = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(detail.assessment_id) &&
+    typeof detail.status === 'string' &&
+    (detail.new_equipment === undefined || typeof detail.new_equipment === 'string')
+  );
 }
