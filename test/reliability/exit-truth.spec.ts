@@ -211,6 +211,27 @@ describe('the exit code and the last line tell the truth about the data', () => 
     }
   }, TIMEOUT_MS);
 
+  it.each([
+    ['equipment stored as text', `ALTER TABLE assessments ALTER COLUMN equipment TYPE text USING equipment::text`, /column "assessments\.equipment" is text, not jsonb/],
+    [
+      'a view named assessments',
+      `ALTER TABLE assessments RENAME TO assessments_data; CREATE VIEW assessments AS SELECT * FROM assessments_data`,
+      /"assessments" is a view, not a table/,
+    ],
+  ])('schema drift (%s): exit 2 with one line naming the difference, before anything starts', async (_name, drift, message) => {
+    const drifted = await createTestDatabase();
+    try {
+      await drifted.dataSource.query(drift);
+      const result = await run(['migrate-equipment', '--no-progress'], drifted.env);
+      expect(result.exitCode).toBe(2);
+      expect(result.stdout).not.toContain('Starting equipment data migration...');
+      expect(result.stderr.at(-1)).toMatch(/^Schema differs from the entities in /);
+      expect(result.stderr.at(-1)).toMatch(message);
+    } finally {
+      await drifted.drop();
+    }
+  }, TIMEOUT_MS);
+
   it('a reader that goes away after three lines: the run still commits, writes its report and exits 0, without a stack trace', async () => {
     const before = await fresh();
     const report = join(folder, 'head.json');
