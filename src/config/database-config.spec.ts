@@ -98,6 +98,22 @@ describe('resolveDatabaseConfig', () => {
     });
   });
 
+  describe('sslmode in DATABASE_URL', () => {
+    it('refuses a value libpq does not know (exit 2)', () => {
+      expect(usageErrorOf({ DATABASE_URL: 'postgres://u@h/d?sslmode=bogus' }).message).toMatch(/^Invalid configuration: DATABASE_URL sslmode must be one of /);
+    });
+
+    it.each(['prefer', 'allow'])('%s keeps a plain-text URL to fall back on, as libpq does', (mode) => {
+      const config = resolveDatabaseConfig({ DATABASE_URL: `postgres://u@h/d?sslmode=${mode}` });
+      expect(config.kind === 'url' && config.sslFallbackUrl).toBe('postgres://u@h/d?sslmode=disable');
+    });
+
+    it('require has no fall-back', () => {
+      const config = resolveDatabaseConfig({ DATABASE_URL: 'postgres://u@h/d?sslmode=require' });
+      expect(config.kind === 'url' && config.sslFallbackUrl).toBeUndefined();
+    });
+  });
+
   describe('libpq variables this tool does not read', () => {
     it.each(['PGHOSTADDR', 'PGSERVICE', 'PGSSLMODE', 'PGPASSFILE'])('%s alone is refused (exit 2), never a silent fall-back to the embedded server', (key) => {
       const error = usageErrorOf({ [key]: 'x' });

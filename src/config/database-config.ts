@@ -34,6 +34,8 @@ export interface ExternalDatabaseConfig extends DatabaseTarget {
   /** Only for the driver; never printed. */
   password?: string;
   url?: string;
+  /** sslmode=prefer or allow: like libpq, connect without TLS when the server does not offer it. */
+  sslFallbackUrl?: string;
   connectTimeoutSeconds: number;
 }
 
@@ -131,6 +133,8 @@ const UNSUPPORTED_LIBPQ_KEYS = [
   'PGLOADBALANCEHOSTS', 'PGCLIENTENCODING', 'PGDATESTYLE', 'PGTZ', 'PGGEQO', 'PGSYSCONFDIR', 'PGLOCALEDIR',
 ] as const;
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+/** libpq's sslmode values, and node-postgres's no-verify. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
 
 /** Empty variables count as unset, as in libpq. */
 function pickSet(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -188,6 +192,16 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
     const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || parsed.PGDATABASE || user;
     url.username = encodeURIComponent(user);
     url.pathname = `/${encodeURIComponent(database)}`;
+    const sslmode = url.searchParams.get('sslmode');
+    if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+      throw new UsageError(`Invalid configuration: DATABASE_URL sslmode must be one of ${SSL_MODES.join(', ')} (got ${JSON.stringify(sslmode)})`);
+    }
+    let sslFallbackUrl: string | undefined;
+    if (sslmode === 'prefer' || sslmode === 'allow') {
+      const plain = new URL(url);
+      plain.searchParams.set('sslmode', 'disable');
+      sslFallbackUrl = plain.toString();
+    }
     // What the driver will really use: query parameters (?host=, ?port=, ?user=) override the URL's parts.
     const driver = parseConnectionString(url.toString());
     const target = {
@@ -196,7 +210,7 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
       database: driver.database ?? database,
       user: driver.user ?? user,
     };
-    return { kind: 'url', ...target, label: labelOf(target), url: url.toString(), connectTimeoutSeconds };
+    return { kind: 'url', ...target, label: labelOf(target), url: url.toString(), sslFallbackUrl, connectTimeoutSeconds };
   }
 
   if (PG_ENV_KEYS.some((key) => raw[key] !== undefined)) {

@@ -59,7 +59,17 @@ export class DatabaseConnection implements OnApplicationShutdown {
     try {
       await this.dataSource.initialize();
     } catch (error) {
-      throw new UsageError(`Cannot connect to PostgreSQL at ${target.label}: ${redactPasswords(describe(error))}`);
+      const external = config.kind === 'embedded' ? undefined : config;
+      if (!external?.sslFallbackUrl || !/does not support SSL/i.test(describe(error))) {
+        throw new UsageError(`Cannot connect to PostgreSQL at ${target.label}: ${redactPasswords(describe(error))}`);
+      }
+      // sslmode=prefer/allow, and the server offers no TLS: connect in plain text, as libpq does.
+      this.dataSource.setOptions(connectionOptions({ ...external, url: external.sslFallbackUrl }));
+      try {
+        await this.dataSource.initialize();
+      } catch (retryError) {
+        throw new UsageError(`Cannot connect to PostgreSQL at ${target.label}: ${redactPasswords(describe(retryError))}`);
+      }
     }
     if (this.embedded) {
       const applied = await this.dataSource.runMigrations({ transaction: 'each' });

@@ -129,6 +129,15 @@ describe('the exit code and the last line tell the truth about the data', () => 
     changed: boolean;
   }[] = [
     { name: 'a real run', args: () => ['migrate-equipment'], exit: 0, last: ['stdout', /^Migration completed successfully!$/], changed: true },
+    {
+      // The test servers offer no TLS: like libpq, prefer falls back to plain text.
+      name: 'sslmode=prefer against a server without TLS',
+      args: () => ['migrate-equipment'],
+      env: (env) => ({ ...env, DATABASE_URL: `${env.DATABASE_URL}?sslmode=prefer` }),
+      exit: 0,
+      last: ['stdout', /^Migration completed successfully!$/],
+      changed: true,
+    },
     { name: 'a dry run', args: () => ['migrate-equipment', '--dry-run'], exit: 0, last: ['stdout', /^Migration completed successfully!$/], changed: false },
     // commander's line names the option; the hint about `--` follows it.
     { name: 'a bad option', args: () => ['migrate-equipment', '--batch-size', '0'], exit: 2, last: ['stderr', /^Pass options to the command after `--`/], changed: false },
