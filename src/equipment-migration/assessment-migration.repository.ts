@@ -9,7 +9,8 @@ import { EquipmentValue } from './equipment-rules';
 export interface CandidateRow {
   id: number;
   userId: number;
-  userEmail: string;
+  /** null when the assessment's user is gone (an orphaned row: the email is a LEFT JOIN). */
+  userEmail: string | null;
   equipmentJson: string | null;
   itemsJson: string;
   reassessmentRequired: boolean;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
 import type { CandidateRow, EquipmentDistribution } from './assessment-migration.repository';
 import type { EquipmentOutcome } from './equipment-rules';
+import { MAX_EMBEDDED_DEPTH, nestsDeeperThan } from './json-depth';
 import { MigrationSummary, ReportRun, REPORT_VERSION } from './report.types';
 
 const CANONICAL_JSON = new Map<string, EquipmentDistribution extends Record<infer K, number> ? Exclude<K, 'other'> : never>([
@@ -21,7 +22,8 @@ export interface Classified {
 
 export interface ListedError {
   assessmentId: number;
-  userEmail: string;
+  /** null for an orphaned assessment (its user is gone). */
+  userEmail: string | null;
   reason: string;
 }
 
@@ -48,7 +50,7 @@ export class ReportService {
 
   /** Error rows on the console: the first MAX_LISTED_ERRORS, then a pointer to the rest. */
   errorLines(listed: ListedError[], total: number, reportSaved: boolean): string[] {
-    const lines = listed.map((e) => `Error in assessment ${e.assessmentId} (${e.userEmail}): ${e.reason}`);
+    const lines = listed.map((e) => `Error in assessment ${e.assessmentId} (${e.userEmail ?? 'no user'}): ${e.reason}`);
     if (total > listed.length) {
       const rest = total - listed.length;
       lines.push(
@@ -93,25 +95,32 @@ export class ReportService {
   /**
    * A page's details as JSON text (objects joined by commas), fields in the guide's order; skipped rows have none.
    * Stored values are embedded as the database's own JSON text: exact, and never re-encoded (a row may hold megabytes).
+   * A value nested deeper than MAX_EMBEDDED_DEPTH is embedded as a string holding that text, with a flag
+   * (`original_equipment_as_text` / `original_items_as_text`), so jq and Python's json can still read the report.
    */
   serializeDetails(classified: Classified[]): string {
     const parts: string[] = [];
     for (const { row, outcome } of classified) {
       if (outcome.status === 'skipped') continue;
-      const head = `{"assessment_id":${row.id},"user_id":${row.userId},"user_email":${JSON.stringify(row.userEmail)},"status":"${outcome.status}"`;
-      const original = row.equipmentJson ?? 'null';
+      const head = `{"assessment_id":${row.id},"user_id":${row.userId},"user_email":${JSON.stringify(row.userEmail ?? null)},"status":"${outcome.status}"`;
+      const original = embedded('original_equipment', row.equipmentJson ?? 'null');
       switch (outcome.status) {
         case 'migrated':
-          parts.push(`${head},"original_equipment":${original},"new_equipment":"${outcome.newEquipment}","items_cleared":${outcome.itemsCleared}}`);
+          parts.push(`${head},${original},"new_equipment":"${outcome.newEquipment}","items_cleared":${outcome.itemsCleared}}`);
           break;
         case 'flagged':
-          parts.push(`${head},"reason":${JSON.stringify(outcome.reason)},"original_equipment":${original},"original_items":${row.itemsJson},"new_equipment":"${outcome.newEquipment}"}`);
+          parts.push(`${head},"reason":${JSON.stringify(outcome.reason)},${original},${embedded('original_items', row.itemsJson ?? 'null')},"new_equipment":"${outcome.newEquipment}"}`);
           break;
         case 'error':
-          parts.push(`${head},"reason":${JSON.stringify(outcome.reason)},"original_equipment":${original},"original_items":${row.itemsJson}}`);
+          parts.push(`${head},"reason":${JSON.stringify(outcome.reason)},${original},${embedded('original_items', row.itemsJson ?? 'null')}}`);
           break;
       }
     }
     return parts.join(',\n    ');
   }
+}
+
+/** `"field":<stored JSON text>`, or, for a value nested too deep for common readers, its text as a string and a flag. */
+function embedded(field: 'original_equipment' | 'original_items', json: string): string {
+  return nestsDeeperThan(json, MAX_EMBEDDED_DEPTH) ? `"${field}":${JSON.stringify(json)},"${field}_as_text":true` : `"${field}":${json}`;
 }

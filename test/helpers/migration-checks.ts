@@ -24,7 +24,7 @@ export interface Summary {
 export interface Detail {
   assessment_id: number;
   user_id: number;
-  user_email: string;
+  user_email: string | null;
   status: Exclude<Status, 'skipped'>;
   original_equipment: unknown;
   original_items?: unknown;
