@@ -1,0 +1,60 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../helpers/cli-harness';
+import { insertArbitraryRows, reportSchemaErrors } from '../helpers/migration-checks';
+import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+
+/**
+ * Every report the tool writes matches report.schema.json, for rows no fixture holds: an assessment whose user is gone
+ * (user_email null) and a legacy value nested 2,000 levels deep (embedded as its JSON text, with a flag).
+ */
+
+const nested = (depth: number) => `${'['.repeat(depth)}"Full Gym"${']'.repeat(depth)}`;
+const depthOf = (value: unknown): number =>
+  value === null || typeof value !== 'object' ? 0 : 1 + Math.max(0, ...Object.values(value as object).map(depthOf));
+
+describe('report file against the published schema (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let folder: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    folder = mkdtempSync(join(tmpdir(), 'report-schema-'));
+    const base = { sport: null, age: null, experience: null, itemsJson: '[]', flag: false };
+    await insertArbitraryRows(db.dataSource, [
+      { ...base, email: 'orphan@example.com', equipmentJson: '"gym"' },
+      { ...base, email: 'deep@example.com', equipmentJson: nested(2000) },
+      { ...base, email: 'fine@example.com', equipmentJson: '["Full Gym"]' },
+    ]);
+    // An orphaned assessment: its user deleted behind the foreign key's back (as a restore without constraints leaves).
+    const [{ conname }] = await db.dataSource.query(
+      `SELECT conname FROM pg_constraint WHERE conrelid = 'assessments'::regclass AND contype = 'f'`,
+    );
+    await db.dataSource.query(`ALTER TABLE assessments DROP CONSTRAINT "${conname}"`);
+    await db.dataSource.query(`DELETE FROM users WHERE email = 'orphan@example.com'`);
+  });
+
+  afterAll(async () => {
+    rmSync(folder, { recursive: true, force: true });
+    await db?.drop();
+  });
+
+  it('an orphaned row gets user_email null, a 2,000-deep value is embedded as text; the file validates', async () => {
+    const path = join(folder, 'report.json');
+    const result = await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', path], db.env);
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(readFileSync(path, 'utf8'));
+    expect(reportSchemaErrors(report)).toEqual([]);
+    expect(depthOf(report)).toBeLessThan(100); // jq 1.6 stops at 256 levels
+
+    const [orphan, deep, fine] = report.details;
+    expect(orphan).toMatchObject({ user_email: null, status: 'error', original_equipment: 'gym' });
+    expect(result.stdout).toContain(`Error in assessment ${orphan.assessment_id} (no user): ${orphan.reason}`);
+
+    expect(deep).toMatchObject({ user_email: 'deep@example.com', status: 'error', original_equipment_as_text: true });
+    expect(JSON.parse(deep.original_equipment)).toEqual(JSON.parse(nested(2000)));
+    expect(fine).toMatchObject({ status: 'migrated', original_equipment: ['Full Gym'] });
+    expect(fine).not.toHaveProperty('original_equipment_as_text');
+  });
+});
