@@ -28,9 +28,18 @@ export interface RunScope {
   before: EquipmentDistribution;
 }
 
+/** What the database stored for a written row (the UPDATE's RETURNING), as JSON text: a trigger may have rewritten it. */
+export interface StoredValues {
+  equipmentJson: string | null;
+  itemsJson: string | null;
+  reassessmentRequired: boolean;
+}
+
 export interface PageWriteResult {
   /** Ids written. A row of the page that is in neither set was changed by someone else since it was read. */
   written: Set<number>;
+  /** The values each written row holds after the write. */
+  stored: Map<number, StoredValues>;
   /** Ids the database refused to write, with its message. */
   refused: Map<number, string>;
 }
@@ -158,10 +167,12 @@ export class AssessmentMigrationRepository {
    */
   writePage(writes: RowWrite[]): Promise<PageWriteResult> {
     const refused = new Map<number, string>();
-    if (writes.length === 0) return Promise.resolve({ written: new Set(), refused });
+    const stored = new Map<number, StoredValues>();
+    if (writes.length === 0) return Promise.resolve({ written: new Set(), stored, refused });
     // One turn for the whole page, so no other statement lands between a savepoint and its release.
     return this.inTurn(async () => ({
-      written: await writeIsolatingRefusals(this.queryRunner, writes, (rows) => this.update(rows), refused),
+      written: await writeIsolatingRefusals(this.queryRunner, writes, (rows) => this.update(rows, stored), refused),
+      stored,
       refused,
     }));
   }
@@ -169,9 +180,9 @@ export class AssessmentMigrationRepository {
   /**
    * The guarded write and its audit rows, in one statement: `before` reads the values each row holds in the
    * statement's snapshot, the UPDATE writes only rows still at the version read, and the INSERT records exactly the
-   * rows written, with their values before and after.
+   * rows written, with their values before and after. The values stored (after any trigger) are added to `stored`.
    */
-  private async update(writes: RowWrite[]): Promise<Set<number>> {
+  private async update(writes: RowWrite[], stored: Map<number, StoredValues>): Promise<Set<number>> {
     const { table, id, equipment, items, flag, updatedAt } = this.t;
     const c = this.changes;
     const sql = `WITH w AS (
@@ -199,7 +210,7 @@ export class AssessmentMigrationRepository {
            SELECT $8::uuid, written.id, before.equipment, before.items, before.flag, written.equipment, written.items, written.flag
              FROM written JOIN before ON before.id = written.id
          )
-         SELECT id FROM written`;
+         SELECT id, CAST(equipment AS text) AS "equipmentJson", CAST(items AS text) AS "itemsJson", flag FROM written`;
     // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
     // canonical names, booleans), so the driver's per-element escaping is skipped.
     const parameters = [
@@ -212,7 +223,8 @@ export class AssessmentMigrationRepository {
       writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
       this.runId,
     ];
-    const rows: { id: number }[] = await this.queryRunner.query(sql, parameters);
+    const rows: { id: number; equipmentJson: string | null; itemsJson: string | null; flag: boolean }[] = await this.queryRunner.query(sql, parameters);
+    for (const r of rows) stored.set(r.id, { equipmentJson: r.equipmentJson, itemsJson: r.itemsJson, reassessmentRequired: r.flag });
     return new Set(rows.map((r) => r.id));
   }
 }

@@ -6,7 +6,7 @@ import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
-import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite } from './assessment-migration.repository';
+import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
 import { EquipmentRules, parseStoredJson } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
 import { GuardedTransaction, GuardedTransactionRunner, TransactionEnding, TransactionGuards } from './guarded-transaction';
@@ -287,6 +287,7 @@ export class EquipmentMigrationService {
     let { classified, writes } = page;
     let result = await page.writing;
     let revised = false;
+    const stored = new Map(result.stored);
     for (let attempt = 1; ; attempt += 1) {
       if (result.refused.size > 0) {
         revised = true;
@@ -310,6 +311,24 @@ export class EquipmentMigrationService {
       classified = [...classified.filter((item) => !changed.has(item.row.id)), ...reclassified].sort((a, b) => a.row.id - b.row.id);
       writes = this.writesFor(reclassified);
       result = await repository.writePage(writes);
+      for (const [id, values] of result.stored) stored.set(id, values);
+    }
+    // A trigger may have rewritten what was written: the row counts as what the database holds, never as what was sent.
+    let rewritten = 0;
+    classified = classified.map((item) => {
+      const values = stored.get(item.row.id);
+      const difference = values && storedDifference(item, values);
+      if (!difference) return item;
+      rewritten += 1;
+      return {
+        row: item.row,
+        outcome: { status: 'error', reason: `the database stored ${difference} (a trigger?); the row was written with the stored values` },
+        storedEquipmentJson: values.equipmentJson,
+      };
+    });
+    if (rewritten > 0) {
+      revised = true;
+      this.output.note(`Warning: ${rewritten} rows hold other values than the migration wrote (a trigger rewrote them); they are reported as errors`);
     }
     if (!revised) return { classified, detailsJson: page.detailsJson };
     return { classified, detailsJson: withDetails ? this.report.serializeDetails(classified) : '' };
@@ -351,6 +370,24 @@ function recordedOptions(options: EquipmentMigrationOptions): MigrationRunOption
   const { expectPlan, ...rest } = options;
   const recorded = { ...rest, expectPlan: expectPlan?.fingerprint };
   return Object.fromEntries(Object.entries(recorded).filter(([, value]) => value !== undefined)) as MigrationRunOptions;
+}
+
+/** Quotes of stored values in reasons are capped: a trigger may store anything. */
+const MAX_QUOTED_STORED = 200;
+const quoted = (json: string | null) => (json === null ? 'NULL' : json.length > MAX_QUOTED_STORED ? `${json.slice(0, MAX_QUOTED_STORED)}…` : json);
+
+/** How the stored values differ from what the rules decided for a migrated or flagged row, e.g. `"no_equipment" instead of "full_gym"`; undefined if they match. */
+function storedDifference({ row, outcome }: Classified, values: StoredValues): string | undefined {
+  if (outcome.status !== 'migrated' && outcome.status !== 'flagged') return undefined;
+  const differences: string[] = [];
+  const equipment = JSON.stringify(outcome.write.equipment);
+  if (values.equipmentJson !== equipment) differences.push(`${quoted(values.equipmentJson)} instead of ${equipment}`);
+  const items = outcome.write.items === 'clear' ? '[]' : row.itemsJson;
+  if (values.itemsJson !== items) differences.push(`equipment_items ${quoted(values.itemsJson)} instead of ${quoted(items)}`);
+  if (values.reassessmentRequired !== outcome.write.reassessmentRequired) {
+    differences.push(`equipment_reassessment_required ${values.reassessmentRequired} instead of ${outcome.write.reassessmentRequired}`);
+  }
+  return differences.length > 0 ? differences.join(', ') : undefined;
 }
 
 function yieldToEventLoop(): Promise<void> {

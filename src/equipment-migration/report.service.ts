@@ -18,6 +18,8 @@ export const MAX_LISTED_ERRORS = 20;
 export interface Classified {
   row: CandidateRow;
   outcome: EquipmentOutcome;
+  /** Set when the database stored another equipment value than the rules decided (a trigger): the value it holds. */
+  storedEquipmentJson?: string | null;
 }
 
 export interface ListedError {
@@ -62,10 +64,13 @@ export class ReportService {
 
   /** Moves each written row of a page from its old equipment value to its new one (`distribution` starts as before). */
   moveDistribution(distribution: EquipmentDistribution, classified: Iterable<Classified>): void {
-    for (const { row, outcome } of classified) {
-      if (outcome.status !== 'migrated' && outcome.status !== 'flagged') continue;
+    for (const { row, outcome, storedEquipmentJson } of classified) {
+      let now: keyof EquipmentDistribution;
+      if (storedEquipmentJson !== undefined) now = CANONICAL_JSON.get(storedEquipmentJson ?? '') ?? 'other';
+      else if (outcome.status === 'migrated' || outcome.status === 'flagged') now = outcome.newEquipment;
+      else continue;
       distribution[CANONICAL_JSON.get(row.equipmentJson ?? '') ?? 'other'] -= 1;
-      distribution[outcome.newEquipment] += 1;
+      distribution[now] += 1;
     }
   }
 
