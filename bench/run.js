@@ -2,8 +2,10 @@
 'use strict';
 // `npm run bench -- --rows N [--rows M] [--batch-size B] [--fresh]`
 // Generates N assessments (the realistic mix) in a template database, then measures, each as a separate process on
-// a fresh copy: the SQL floor, migrate-equipment --dry-run, migrate-equipment (real), and a naive TypeORM loop.
-// Prints wall seconds, rows/s, peak RSS and the ratio to the SQL floor; writes the figures to bench/results/.
+// a fresh copy: the plain SQL floor, the audit floor, migrate-equipment --dry-run, migrate-equipment (real), and a
+// naive TypeORM loop; then the CLI's start-up (`node bin/cli.js --help`, median of 5).
+// Prints wall seconds, rows/s, peak RSS and the ratio to the plain floor, the issue's targets beside the figures and
+// which hold; writes the figures to bench/results/.
 require('reflect-metadata');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -12,14 +14,22 @@ const path = require('node:path');
 const { Client } = require('pg');
 const { ensureFreshBuild, ROOT } = require('../scripts/build-lib');
 
-ensureFreshBuild();
 const DIST = path.join(ROOT, 'dist', 'src');
 const { DataSource } = require('typeorm');
-const { BASE_DATA_SOURCE_OPTIONS } = require(path.join(DIST, 'database/data-source-options.js'));
-const { startEmbeddedPostgres } = require(path.join(DIST, 'database/embedded-postgres.server.js'));
-const { generateSampleAssessments, expectedOutcomes } = require(path.join(DIST, 'demo/sample-assessments.js'));
-const { SampleDataRepository } = require(path.join(DIST, 'demo/sample-data.repository.js'));
-const { assessmentColumns, canonicalAndConsistent } = require(path.join(DIST, 'equipment-migration/assessment-columns.js'));
+// Loaded after the build (main() awaits ensureFreshBuild()), so they are the current sources.
+let BASE_DATA_SOURCE_OPTIONS, startEmbeddedPostgres, generateSampleAssessments, expectedOutcomes, SampleDataRepository;
+let assessmentColumns, canonicalAndConsistent;
+function loadDist() {
+  ({ BASE_DATA_SOURCE_OPTIONS } = require(path.join(DIST, 'database/data-source-options.js')));
+  ({ startEmbeddedPostgres } = require(path.join(DIST, 'database/embedded-postgres.server.js')));
+  ({ generateSampleAssessments, expectedOutcomes } = require(path.join(DIST, 'demo/sample-assessments.js')));
+  ({ SampleDataRepository } = require(path.join(DIST, 'demo/sample-data.repository.js')));
+  ({ assessmentColumns, canonicalAndConsistent } = require(path.join(DIST, 'equipment-migration/assessment-columns.js')));
+}
+
+// The issue's targets (issue 14), printed beside the figures.
+const TARGETS = { realToFloor: 2.5, realToAuditFloor: 1.5, peakRssMb: 200, rssGrowthMb: 30, startupSeconds: 0.45 };
+const STARTUP_RUNS = 5;
 
 const GENERATOR_VERSION = 2; // bump when the sample data changes, so old templates are not reused
 const NAIVE_MAX_ROWS = 100_000;
@@ -161,6 +171,44 @@ async function checkFinalState(url, expected, summary) {
   });
 }
 
+/** The rows the floors must update: the array rows that migrate and every flag row of the generated data. */
+function expectedFloorRows(rows) {
+  let n = 0;
+  for (const s of generateSampleAssessments(SAMPLE_OPTIONS(rows))) {
+    if (s.category === 'flag' || (s.category === 'migrate' && s.equipmentJson?.startsWith('['))) n += 1;
+  }
+  return n;
+}
+
+/** The rows the real run changed among those cases, from its own audit rows (array or basic_equipment before). */
+async function realFloorCaseRows(url) {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM equipment_migration_changes
+        WHERE jsonb_typeof(previous_equipment) = 'array' OR previous_equipment = '"basic_equipment"'::jsonb`,
+    );
+    return rows[0].n;
+  } finally {
+    await client.end();
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function measureStartup() {
+  const seconds = [];
+  for (let i = 0; i < STARTUP_RUNS; i += 1) seconds.push((await measure(process.execPath, [path.join(ROOT, 'bin', 'cli.js'), '--help'], {})).seconds);
+  return { runs: seconds, medianSeconds: median(seconds) };
+}
+
+const verdict = (holds) => (holds ? 'holds' : 'MISSED');
+
 function fmt(n, digits = 2) {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
@@ -179,6 +227,7 @@ async function benchOne(adminUrl, rows, options) {
   };
   try {
     await run('floor', process.execPath, [path.join(__dirname, 'sql-floor.js')]);
+    await run('auditFloor', process.execPath, [path.join(__dirname, 'sql-floor.js'), '--audit']);
     await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, 'dry.json'), ...batchArgs]);
     await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs]);
     const naiveRows = Math.min(rows, NAIVE_MAX_ROWS);
@@ -189,32 +238,52 @@ async function benchOne(adminUrl, rows, options) {
     const problems = [];
     if (JSON.stringify(dry) !== JSON.stringify(real)) problems.push(`dry run and real run differ: ${JSON.stringify(dry)} vs ${JSON.stringify(real)}`);
     problems.push(...(await checkFinalState(urlFor(adminUrl, results.real.database), expectedOutcomes(SAMPLE_OPTIONS(rows)), real)));
+    const floor = JSON.parse(results.floor.stdout);
+    const auditFloor = JSON.parse(results.auditFloor.stdout);
+    const floorRows = expectedFloorRows(rows);
+    const realCaseRows = await realFloorCaseRows(urlFor(adminUrl, results.real.database));
+    if (floor.updated !== floorRows) problems.push(`the plain floor updated ${floor.updated} rows, the generated data has ${floorRows} array and flag cases`);
+    if (auditFloor.updated !== floorRows) problems.push(`the audit floor wrote ${auditFloor.updated} audit rows, the generated data has ${floorRows} array and flag cases`);
+    if (realCaseRows !== floorRows) problems.push(`the real run changed ${realCaseRows} array and flag rows, the generated data has ${floorRows}`);
     if (problems.length > 0) throw new Error(`bench: check failed for ${rows} rows:\n  ${problems.join('\n  ')}`);
 
-    const floor = JSON.parse(results.floor.stdout);
     const naive = JSON.parse(results.naive.stdout);
     const lines = [
-      { name: 'SQL floor (one UPDATE, rolled back)', seconds: results.floor.seconds, rows, rss: results.floor.peakRssMb },
+      { name: 'plain floor (one UPDATE, rolled back)', seconds: results.floor.seconds, rows, rss: results.floor.peakRssMb },
+      { name: 'audit floor (UPDATE + audit INSERT, rolled back)', seconds: results.auditFloor.seconds, rows, rss: results.auditFloor.peakRssMb },
       { name: 'migrate-equipment --dry-run --save-report', seconds: results.dry.seconds, rows, rss: results.dry.peakRssMb },
       { name: 'migrate-equipment --save-report (real)', seconds: results.real.seconds, rows, rss: results.real.peakRssMb },
       { name: `naive TypeORM find()/save() (${naive.rows} rows)`, seconds: naive.seconds, rows: naive.rows, rss: results.naive.peakRssMb },
     ];
     const floorSeconds = results.floor.seconds;
-    process.stdout.write(`\n${rows.toLocaleString('en-US')} assessments (${real.migrated} migrated, ${real.flagged} flagged, ${real.skipped} skipped, ${real.errors} errors); floor UPDATE statement ${fmt(floor.statementSeconds)} s, ${floor.updated} rows\n`);
-    process.stdout.write(`${'measurement'.padEnd(46)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(11)} ${'peak RSS MB'.padStart(12)} ${'× floor'.padStart(8)}\n`);
+    process.stdout.write(`\n${rows.toLocaleString('en-US')} assessments (${real.migrated} migrated, ${real.flagged} flagged, ${real.skipped} skipped, ${real.errors} errors); plain floor statement ${fmt(floor.statementSeconds)} s, audit floor statement ${fmt(auditFloor.statementSeconds)} s, ${floor.updated} rows each (= the real run's array and flag rows)\n`);
+    process.stdout.write(`${'measurement'.padEnd(50)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(11)} ${'peak RSS MB'.padStart(12)} ${'× plain floor'.padStart(14)}\n`);
     for (const l of lines) {
       const rate = l.rows / l.seconds;
-      process.stdout.write(`${l.name.padEnd(46)} ${fmt(l.seconds).padStart(8)} ${Math.round(rate).toLocaleString('en-US').padStart(11)} ${fmt(l.rss, 1).padStart(12)} ${fmt(l.seconds / floorSeconds).padStart(8)}\n`);
+      process.stdout.write(`${l.name.padEnd(50)} ${fmt(l.seconds).padStart(8)} ${Math.round(rate).toLocaleString('en-US').padStart(11)} ${fmt(l.rss, 1).padStart(12)} ${fmt(l.seconds / floorSeconds).padStart(14)}\n`);
     }
     const realRate = rows / results.real.seconds;
     const naiveRate = naive.rows / naive.seconds;
     process.stdout.write(`real run vs naive loop: ${fmt(realRate / naiveRate, 1)}× the rows/s\n`);
+    const toFloor = results.real.seconds / floorSeconds;
+    const toAuditFloor = results.real.seconds / results.auditFloor.seconds;
+    process.stdout.write(`target: real run ≤ ${TARGETS.realToFloor}× the plain floor: ${fmt(toFloor)}× (${verdict(toFloor <= TARGETS.realToFloor)})\n`);
+    process.stdout.write(`target: real run ≤ ${TARGETS.realToAuditFloor}× the audit floor: ${fmt(toAuditFloor)}× (${verdict(toAuditFloor <= TARGETS.realToAuditFloor)})\n`);
+    const peak = Math.max(results.real.peakRssMb, results.dry.peakRssMb);
+    process.stdout.write(`target: peak RSS (dry and real run) ≤ ${TARGETS.peakRssMb} MB: ${fmt(peak, 1)} MB (${verdict(peak <= TARGETS.peakRssMb)})\n`);
     return {
       rows,
       summary: real,
       floor: { wallSeconds: floorSeconds, statementSeconds: floor.statementSeconds, updated: floor.updated, peakRssMb: results.floor.peakRssMb },
+      auditFloor: {
+        wallSeconds: results.auditFloor.seconds,
+        statementSeconds: auditFloor.statementSeconds,
+        auditRows: auditFloor.updated,
+        peakRssMb: results.auditFloor.peakRssMb,
+        ratioToFloor: results.auditFloor.seconds / floorSeconds,
+      },
       dryRun: { wallSeconds: results.dry.seconds, peakRssMb: results.dry.peakRssMb, ratioToFloor: results.dry.seconds / floorSeconds },
-      realRun: { wallSeconds: results.real.seconds, peakRssMb: results.real.peakRssMb, ratioToFloor: results.real.seconds / floorSeconds, rowsPerSecond: realRate },
+      realRun: { wallSeconds: results.real.seconds, peakRssMb: results.real.peakRssMb, ratioToFloor: results.real.seconds / floorSeconds, ratioToAuditFloor: results.real.seconds / results.auditFloor.seconds, rowsPerSecond: realRate },
       naive: { rows: naive.rows, seconds: naive.seconds, rowsPerSecond: naiveRate, peakRssMb: results.naive.peakRssMb },
       realVsNaive: realRate / naiveRate,
     };
@@ -226,6 +295,8 @@ async function benchOne(adminUrl, rows, options) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  await ensureFreshBuild();
+  loadDist();
   let adminUrl = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL;
   let embedded;
   if (!adminUrl) {
@@ -240,11 +311,17 @@ async function main() {
     if (figures.length > 1) {
       const [small, large] = [figures[0], figures[figures.length - 1]];
       process.stdout.write(`\npeak RSS of the real run: ${fmt(small.realRun.peakRssMb, 1)} MB at ${small.rows} rows, ${fmt(large.realRun.peakRssMb, 1)} MB at ${large.rows} rows (+${fmt(large.realRun.peakRssMb - small.realRun.peakRssMb, 1)} MB)\n`);
+      const growth = large.realRun.peakRssMb - small.realRun.peakRssMb;
+      process.stdout.write(`target: peak RSS growth ≤ +${TARGETS.rssGrowthMb} MB from the smallest to the largest size: ${growth >= 0 ? '+' : ''}${fmt(growth, 1)} MB (${verdict(growth <= TARGETS.rssGrowthMb)})\n`);
     }
+    process.stderr.write('bench: start-up...\n');
+    const startup = await measureStartup();
+    process.stdout.write(`\nstart-up: node bin/cli.js --help, median of ${STARTUP_RUNS}: ${fmt(startup.medianSeconds)} s (runs ${startup.runs.map((x) => fmt(x)).join(', ')})\n`);
+    process.stdout.write(`target: start-up ≤ ${TARGETS.startupSeconds} s: ${fmt(startup.medianSeconds)} s (${verdict(startup.medianSeconds <= TARGETS.startupSeconds)})\n`);
     fs.mkdirSync(RESULTS, { recursive: true });
     const file = path.join(RESULTS, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: version };
-    fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, batchSize: options.batchSize ?? 'default', figures }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, batchSize: options.batchSize ?? 'default', targets: TARGETS, startup, figures }, null, 2));
     process.stdout.write(`\nfigures written to ${path.relative(process.cwd(), file)}\n`);
   } finally {
     await embedded?.stop();

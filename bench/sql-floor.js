@@ -1,11 +1,20 @@
 'use strict';
-// The SQL floor: one hand-written UPDATE doing the migration's conversion of array rows and the flagging, in a
-// transaction that is rolled back. The fastest the database itself can do the write.
+// The SQL floors: one hand-written statement doing the migration's conversion of array rows and the flagging, in a
+// transaction that is rolled back. `node bench/sql-floor.js` is the plain floor (the UPDATE alone, the fastest the
+// database itself can do the write); `node bench/sql-floor.js --audit` is the audit floor (the same UPDATE also
+// writing the run's audit rows into equipment_migration_changes, as the real run does), so the audit's cost at the
+// limit is visible.
+const { randomUUID } = require('node:crypto');
 const { Client } = require('pg');
 
-const CANONICAL = `ARRAY['full_gym','basic_equipment','no_equipment']`;
-const SQL = `
-UPDATE assessments AS a SET
+// Containment, not a per-element NOT EXISTS over jsonb_array_elements: a non-empty array whose every member is one
+// of the canonical strings. A number, a nested array or an unknown string is not contained, so the same rows match,
+// in about half the time.
+const CANONICAL = `'["full_gym","basic_equipment","no_equipment"]'::jsonb`;
+const PREDICATE = (a) => `
+      (jsonb_typeof(${a}.equipment) = 'array' AND ${a}.equipment <> '[]'::jsonb AND ${a}.equipment <@ ${CANONICAL})
+   OR (${a}.equipment = '"basic_equipment"'::jsonb AND ${a}.equipment_items = '[]'::jsonb AND NOT ${a}.equipment_reassessment_required)`;
+const SET = `
   equipment = to_jsonb(CASE WHEN a.equipment ? 'full_gym' THEN 'full_gym'
                             WHEN a.equipment ? 'basic_equipment' THEN 'basic_equipment'
                             ELSE 'no_equipment' END),
@@ -15,18 +24,33 @@ UPDATE assessments AS a SET
       WHEN NOT a.equipment ? 'full_gym' AND a.equipment ? 'basic_equipment'
        AND a.equipment_items IN ('[]'::jsonb, 'null'::jsonb) THEN true
       ELSE a.equipment_reassessment_required END,
-  updated_at = now()
-WHERE (jsonb_typeof(a.equipment) = 'array' AND jsonb_array_length(a.equipment) > 0
-       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(a.equipment) e(v)
-                       WHERE jsonb_typeof(e.v) <> 'string' OR NOT (e.v #>> '{}') = ANY(${CANONICAL})))
-   OR (a.equipment = '"basic_equipment"'::jsonb AND a.equipment_items = '[]'::jsonb AND NOT a.equipment_reassessment_required)`;
+  updated_at = now()`;
+
+const PLAIN = `UPDATE assessments AS a SET ${SET} WHERE ${PREDICATE('a')}`;
+
+// The audit rows the real run writes (AssessmentMigrationRepository.update()): each changed row's values before and
+// after, under one run id. The changes table has no foreign key to the runs table, so no run row is needed.
+const AUDIT = `
+WITH old AS (
+  SELECT a.id, a.equipment, a.equipment_items, a.equipment_reassessment_required FROM assessments AS a WHERE ${PREDICATE('a')}
+),
+upd AS (
+  UPDATE assessments AS a SET ${SET} FROM old WHERE a.id = old.id
+  RETURNING a.id, a.equipment, a.equipment_items, a.equipment_reassessment_required
+)
+INSERT INTO equipment_migration_changes (run_id, assessment_id, previous_equipment, previous_items, previous_reassessment_required,
+                                         new_equipment, new_items, new_reassessment_required)
+SELECT $1::uuid, upd.id, old.equipment, old.equipment_items, old.equipment_reassessment_required,
+       upd.equipment, upd.equipment_items, upd.equipment_reassessment_required
+  FROM upd JOIN old ON old.id = upd.id`;
 
 async function main() {
+  const audit = process.argv.includes('--audit');
   const client = new Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   await client.query('BEGIN');
   const started = process.hrtime.bigint();
-  const result = await client.query(SQL);
+  const result = audit ? await client.query(AUDIT, [randomUUID()]) : await client.query(PLAIN);
   const statementSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   await client.query('ROLLBACK');
   await client.end();
