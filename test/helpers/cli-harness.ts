@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandTestFactory } from 'nest-commander-testing';
+import { childEnv } from './child-env';
 import { AppModule } from '../../src/app.module';
 import { isAlive } from '../../src/database/embedded-postgres.server';
 import { CliOutput } from '../../src/cli/cli-output.service';
@@ -85,12 +86,11 @@ export function runCli(
   env: NodeJS.ProcessEnv,
   options: { viaNpm?: boolean; timeoutMs?: number } = {},
 ): Promise<ProcessResult> {
-  const baseEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
   const [command, argv] = options.viaNpm
     ? ['npm', ['run', '--silent', 'cli', ...args]]
     : [process.execPath, [join(PROJECT_ROOT, 'bin', 'cli.js'), ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: PROJECT_ROOT, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: PROJECT_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -1,6 +1,7 @@
 import { ChildProcessByStdio, spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { childEnv } from './child-env';
 import { PROJECT_ROOT, ProcessResult } from './cli-harness';
 
 /**
@@ -42,13 +43,12 @@ export interface StartCliOptions {
   processGroup?: boolean;
 }
 
-/** Starts `node bin/cli.js <args>` with only PATH, HOME, LANG and `env` in its environment. */
+/** Starts `node bin/cli.js <args>` with only PATH, HOME, LANG and `env` in its environment (childEnv). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv, options: StartCliOptions = {}): CliProcess {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const baseEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'cli.js'), ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...baseEnv, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.processGroup === true,
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { REALISTIC_MIX } from '../../src/demo/sample-assessments';
 import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/equipment-migration/migration-lock';
+import { childEnv } from '../helpers/child-env';
 import { PROJECT_ROOT } from '../helpers/cli-harness';
 import { seedMix, truncateAll } from '../helpers/fixtures';
 import { startPgProxy } from '../helpers/pg-proxy';
@@ -29,7 +30,7 @@ interface Ended {
 function run(args: string[], env: NodeJS.ProcessEnv, options: { closeStdoutAfter?: number; closeStderr?: boolean } = {}): Promise<Ended> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'cli.js'), ...args], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
