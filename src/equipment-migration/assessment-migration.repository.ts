@@ -1,8 +1,8 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { writeIsolatingRefusals } from '../database/isolated-write';
-import { ChangeColumns, changeColumns } from '../audit/change-columns';
-import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from './assessment-columns';
+import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
+import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from '../database/assessment-columns';
 import { EquipmentValue } from './equipment-rules';
 
 /** One candidate row as the migration reads it. jsonb columns arrive as their JSON text, so reports quote them exactly. */

@@ -1,17 +1,17 @@
 import { Module } from '@nestjs/common';
 import { EquipmentMigrationCommand } from './equipment-migration.command';
 import { EquipmentMigrationService, MIGRATION_HOOKS } from './equipment-migration.service';
-import { GuardedTransactionRunner } from './guarded-transaction';
+import { RunEngineModule } from '../run-engine/run-engine.module';
 import { ReportService } from './report.service';
 
 @Module({
+  imports: [RunEngineModule],
   providers: [
     EquipmentMigrationCommand,
     EquipmentMigrationService,
-    GuardedTransactionRunner,
     ReportService,
     { provide: MIGRATION_HOOKS, useValue: {} },
   ],
-  exports: [EquipmentMigrationService, GuardedTransactionRunner, ReportService],
+  exports: [EquipmentMigrationService, ReportService],
 })
 export class EquipmentMigrationModule {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { MigrationRunRepository } from '../audit/migration-run.repository';
+import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 import { CommandFailedError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
@@ -9,9 +9,9 @@ import { MigrationRunOptions } from '../entities/equipment-migration-run.entity'
 import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
 import { EquipmentRules, parseStoredJson } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
-import { GuardedTransaction, GuardedTransactionRunner, TransactionEnding, TransactionGuards } from './guarded-transaction';
+import { GuardedTransaction, GuardedTransactionRunner, TransactionEnding, TransactionGuards } from '../run-engine/guarded-transaction';
 import { PlanDifferences, PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
-import { ReportFileWriter } from './report-file.writer';
+import { ReportFileWriter } from '../run-engine/report-file.writer';
 import { Classified, ListedError, MAX_LISTED_ERRORS, ReportService } from './report.service';
 import { MigrationSummary, ReportRun } from './report.types';
 

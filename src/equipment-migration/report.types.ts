@@ -1,4 +1,4 @@
-export const REPORT_VERSION = 1;
+export { REPORT_VERSION } from '../run-engine/report-version';
 
 export interface MigrationSummary {
   total_processed: number;

@@ -1,5 +1,5 @@
 import { QueryRunner } from 'typeorm';
-import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from '../equipment-migration/assessment-columns';
+import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from '../database/assessment-columns';
 
 export interface EquipmentCounts {
   total: number;

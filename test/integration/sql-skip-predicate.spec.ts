@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { QueryRunner } from 'typeorm';
-import { assessmentColumns, canonicalAndConsistent } from '../../src/equipment-migration/assessment-columns';
+import { assessmentColumns, canonicalAndConsistent } from '../../src/database/assessment-columns';
 import { EquipmentRules, EQUIPMENT_VALUES } from '../../src/equipment-migration/equipment-rules';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 

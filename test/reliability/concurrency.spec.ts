@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { REALISTIC_MIX, SampleAssessment, SampleCategory } from '../../src/demo/sample-assessments';
-import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/equipment-migration/migration-lock';
+import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/run-engine/migration-lock';
 import { ProcessResult, runCli } from '../helpers/cli-harness';
 import { expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';

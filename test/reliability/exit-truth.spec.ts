@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { REALISTIC_MIX } from '../../src/demo/sample-assessments';
-import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/equipment-migration/migration-lock';
+import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/run-engine/migration-lock';
 import { childEnv } from '../helpers/child-env';
 import { PROJECT_ROOT } from '../helpers/cli-harness';
 import { seedMix, truncateAll } from '../helpers/fixtures';

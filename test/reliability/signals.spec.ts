@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { expectedOutcomes, REALISTIC_MIX } from '../../src/demo/sample-assessments';
-import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/equipment-migration/migration-lock';
+import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/run-engine/migration-lock';
 import { PROJECT_ROOT, removeEmbeddedDataDir, runCli } from '../helpers/cli-harness';
 import { CliProcess, expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments } from '../helpers/fixtures';

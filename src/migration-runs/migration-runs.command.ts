@@ -7,7 +7,7 @@ import { CliOutput } from '../cli/cli-output.service';
 import { parseInteger } from '../cli/option-parsers';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { EquipmentMigrationRun } from '../entities/equipment-migration-run.entity';
-import { MigrationRunRepository } from './migration-run.repository';
+import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 
 interface MigrationRunsOptions {
   json?: boolean;

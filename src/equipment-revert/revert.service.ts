@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { CliOutput } from '../cli/cli-output.service';
 import { CommandFailedError, UsageError } from '../cli/cli-errors';
 import { DatabaseConnection } from '../database/database-connection.service';
-import { GuardedTransactionRunner, TransactionGuards } from '../equipment-migration/guarded-transaction';
-import { ReportFileWriter } from '../equipment-migration/report-file.writer';
-import { REPORT_VERSION } from '../equipment-migration/report.types';
+import { GuardedTransactionRunner, TransactionGuards } from '../run-engine/guarded-transaction';
+import { ReportFileWriter } from '../run-engine/report-file.writer';
+import { REPORT_VERSION } from '../run-engine/report-version';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
-import { MigrationRunRepository } from './migration-run.repository';
+import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 import { RecordedChange, RevertRepository } from './revert.repository';
 
 export interface RevertOptions extends TransactionGuards {

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { User } from '../entities/user.entity';
-import { EQUIPMENT_VALUES } from './equipment-rules';
+import { EQUIPMENT_VALUES } from '../equipment-migration/equipment-rules';
 
 /** Escaped table and column names of assessments (and users), from the entities' metadata: the one source of truth. */
 export interface AssessmentColumns {

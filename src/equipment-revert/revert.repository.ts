@@ -1,7 +1,7 @@
 import { QueryRunner } from 'typeorm';
-import { AssessmentColumns, assessmentColumns } from '../equipment-migration/assessment-columns';
+import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
 import { writeIsolatingRefusals } from '../database/isolated-write';
-import { ChangeColumns, changeColumns } from './change-columns';
+import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
 
 /** One row a migration run changed, with what it holds now. jsonb as PostgreSQL's text: equal values, equal text. */
 export interface RecordedChange {

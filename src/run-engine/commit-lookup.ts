@@ -1,5 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { MigrationRunRepository } from '../audit/migration-run.repository';
+import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 
 /** A server process, told apart from a later one that reuses its pid. */
 export interface BackendIdentity {
