@@ -1,35 +1,36 @@
 import { DataSource } from 'typeorm';
+import { entityColumns } from '../database/entity-columns';
 import { EquipmentMigrationChange } from '../entities/equipment-migration-change.entity';
+import { EquipmentMigrationError } from '../entities/equipment-migration-error.entity';
 
 /** Escaped names of equipment_migration_changes, from the entity's metadata. */
-export interface ChangeColumns {
-  table: string;
-  runId: string;
-  assessmentId: string;
-  previousEquipment: string;
-  previousItems: string;
-  previousFlag: string;
-  newEquipment: string;
-  newItems: string;
-  newFlag: string;
+export type ChangeColumns = ReturnType<typeof changeColumns>;
+
+export function changeColumns(connection: DataSource) {
+  return entityColumns(connection, EquipmentMigrationChange, {
+    runId: 'runId',
+    assessmentId: 'assessmentId',
+    userId: 'userId',
+    previousEquipment: 'previousEquipment',
+    previousItems: 'previousItems',
+    previousFlag: 'previousReassessmentRequired',
+    newEquipment: 'newEquipment',
+    newItems: 'newItems',
+    newFlag: 'newReassessmentRequired',
+  });
 }
 
-export function changeColumns(connection: DataSource): ChangeColumns {
-  const meta = connection.getMetadata(EquipmentMigrationChange);
-  const column = (property: string) => {
-    const found = meta.findColumnWithPropertyName(property);
-    if (!found) throw new Error(`EquipmentMigrationChange.${property} is not mapped`);
-    return connection.driver.escape(found.databaseName);
-  };
-  return {
-    table: connection.driver.escape(meta.tableName),
-    runId: column('runId'),
-    assessmentId: column('assessmentId'),
-    previousEquipment: column('previousEquipment'),
-    previousItems: column('previousItems'),
-    previousFlag: column('previousReassessmentRequired'),
-    newEquipment: column('newEquipment'),
-    newItems: column('newItems'),
-    newFlag: column('newReassessmentRequired'),
-  };
+/** Escaped names of equipment_migration_errors. */
+export type ErrorColumns = ReturnType<typeof errorColumns>;
+
+export function errorColumns(connection: DataSource) {
+  return entityColumns(connection, EquipmentMigrationError, {
+    runId: 'runId',
+    assessmentId: 'assessmentId',
+    userId: 'userId',
+    userEmail: 'userEmail',
+    reason: 'reason',
+    originalEquipment: 'originalEquipment',
+    originalItems: 'originalItems',
+  });
 }

@@ -1,6 +1,14 @@
 import { hostname } from 'node:os';
 import { DataSource, EntityManager } from 'typeorm';
-import { EquipmentMigrationRun, MigrationRunKind, MigrationRunOptions } from '../entities/equipment-migration-run.entity';
+import {
+  EquipmentMigrationRun,
+  MigrationRunKind,
+  MigrationRunMode,
+  MigrationRunOptions,
+  MigrationRunStatus,
+  RunCheckpoint,
+  RunScopeRecord,
+} from '../entities/equipment-migration-run.entity';
 import { TOOL_VERSION } from './tool-version';
 
 export interface NewRun {
@@ -9,6 +17,9 @@ export interface NewRun {
   startedAt: Date;
   options: MigrationRunOptions;
   revertsRunId?: string;
+  mode?: MigrationRunMode;
+  scope?: RunScopeRecord;
+  checkpoint?: RunCheckpoint;
 }
 
 /** The audit trail's runs: written inside the run's own transaction (through its manager), read for listings. */
@@ -40,7 +51,34 @@ export class MigrationRunRepository {
       planFingerprint: null,
       revertsRunId: run.revertsRunId ?? null,
       revertedByRunId: null,
+      mode: run.mode ?? 'atomic',
+      scope: run.scope ?? null,
+      checkpoint: run.checkpoint ?? null,
     });
+  }
+
+  /** An online run's progress, written in the transaction of the page it records. */
+  async saveCheckpoint(id: string, checkpoint: RunCheckpoint, summary: Record<string, number>): Promise<void> {
+    await this.runs.update({ id }, { checkpoint, summary });
+  }
+
+  /** An online run that stopped part-way (its committed pages remain), or one that runs again (resumed). */
+  async setStatus(id: string, status: MigrationRunStatus): Promise<void> {
+    await this.runs.update({ id }, { status, finishedAt: status === 'running' ? null : new Date() });
+  }
+
+  /** The newest online migration run that can be resumed (interrupted, failed, or running with its process gone). */
+  async latestResumable(): Promise<EquipmentMigrationRun | null> {
+    return this.runs
+      .createQueryBuilder('r')
+      .where(`r.kind = 'migrate' AND r.mode = 'online' AND r.status IN ('interrupted', 'failed', 'running')`)
+      .orderBy('r.startedAt', 'DESC')
+      .limit(1)
+      .getOne();
+  }
+
+  find(id: string): Promise<EquipmentMigrationRun | null> {
+    return this.runs.findOne({ where: { id } });
   }
 
   async complete(id: string, summary: Record<string, number>, planFingerprint: string | null): Promise<void> {

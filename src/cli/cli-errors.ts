@@ -1,6 +1,7 @@
 /**
  * Exit codes every command shares. Pipelines rely on them: keep them stable.
  * 0 success · 1 failed, nothing changed · 2 usage or configuration · 3 another run holds the lock ·
+ * 4 an online run stopped part-way: its committed pages remain (resume or revert) ·
  * 5 the commit's answer was lost and the database could not be asked: outcome unknown.
  */
 export const ExitCode = {
@@ -8,6 +9,7 @@ export const ExitCode = {
   Failed: 1,
   Usage: 2,
   Locked: 3,
+  StoppedPartWay: 4,
   OutcomeUnknown: 5,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode] | 130 | 143;
@@ -48,5 +50,12 @@ export class LockedError extends CliError {
 export class OutcomeUnknownError extends CliError {
   constructor(message: string) {
     super(message, ExitCode.OutcomeUnknown);
+  }
+}
+
+/** An online run stopped part-way after committing pages: they remain; resume or revert (exit 4). */
+export class StoppedPartWayError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.StoppedPartWay);
   }
 }

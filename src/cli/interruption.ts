@@ -6,8 +6,11 @@ export type InterruptSignal = 'SIGINT' | 'SIGTERM';
 export const INTERRUPTED_MESSAGE = 'Interrupted: rolled back, nothing was changed';
 
 export class InterruptedError extends CliError {
-  constructor(readonly signal: InterruptSignal) {
-    super(INTERRUPTED_MESSAGE, signal === 'SIGTERM' ? 143 : 130);
+  constructor(
+    readonly signal: InterruptSignal,
+    message = INTERRUPTED_MESSAGE,
+  ) {
+    super(message, signal === 'SIGTERM' ? 143 : 130);
   }
 }
 

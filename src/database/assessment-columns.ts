@@ -1,12 +1,13 @@
 import { DataSource } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { User } from '../entities/user.entity';
-import { EQUIPMENT_VALUES } from '../equipment-migration/equipment-rules';
+import { entityColumns } from './entity-columns';
 
 /** Escaped table and column names of assessments (and users), from the entities' metadata: the one source of truth. */
 export interface AssessmentColumns {
   table: string;
   id: string;
+  userId: string;
   equipment: string;
   items: string;
   flag: string;
@@ -17,44 +18,14 @@ export interface AssessmentColumns {
 }
 
 export function assessmentColumns(connection: DataSource): AssessmentColumns {
-  const escape = (name: string) => connection.driver.escape(name);
-  const assessment = connection.getMetadata(Assessment);
-  const user = connection.getMetadata(User);
-  const column = (of: typeof assessment, property: string) => {
-    const found = of.findColumnWithPropertyName(property);
-    if (!found) throw new Error(`${of.name}.${property} is not mapped`);
-    return escape(found.databaseName);
-  };
-  return {
-    table: escape(assessment.tableName),
-    id: column(assessment, 'id'),
-    equipment: column(assessment, 'equipment'),
-    items: column(assessment, 'equipmentItems'),
-    flag: column(assessment, 'equipmentReassessmentRequired'),
-    updatedAt: column(assessment, 'updatedAt'),
-    users: escape(user.tableName),
-    usersId: column(user, 'id'),
-    usersEmail: column(user, 'email'),
-  };
-}
-
-const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
-
-/**
- * SQL twin of EquipmentRules' "skipped" outcome — a row that is canonical and consistent: a canonical JSON string
- * (only a JSON string renders to one of those texts), and basic_equipment only with valid items, or with empty items
- * and the flag already set. A property test checks it agrees with the rules on arbitrary data. jsonb_path_exists is
- * several times cheaper here than a jsonb_array_elements subquery, and this predicate runs once for every row.
- */
-export function canonicalAndConsistent(c: AssessmentColumns, alias = 'a'): string {
-  const e = `${alias}.${c.equipment}`;
-  const i = `${alias}.${c.items}`;
-  return `COALESCE(
-      (${e} #>> '{}') IN (${EQUIPMENT_VALUES.map(quote).join(', ')})
-      AND ((${e} #>> '{}') <> 'basic_equipment' OR CASE jsonb_typeof(${i})
-        WHEN 'null' THEN ${alias}.${c.flag}
-        WHEN 'array' THEN CASE WHEN jsonb_array_length(${i}) = 0 THEN ${alias}.${c.flag}
-          ELSE NOT jsonb_path_exists(${i}, 'strict $[*] ? (@.type() != "string" || @ == "")') END
-        ELSE false END),
-      false)`;
+  const a = entityColumns(connection, Assessment, {
+    id: 'id',
+    userId: 'userId',
+    equipment: 'equipment',
+    items: 'equipmentItems',
+    flag: 'equipmentReassessmentRequired',
+    updatedAt: 'updatedAt',
+  });
+  const u = entityColumns(connection, User, { id: 'id', email: 'email' });
+  return { ...a, users: u.table, usersId: u.id, usersEmail: u.email };
 }

@@ -1,11 +1,12 @@
 import type { DataSourceOptions } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { EquipmentMigrationChange } from '../entities/equipment-migration-change.entity';
+import { EquipmentMigrationError } from '../entities/equipment-migration-error.entity';
 import { EquipmentMigrationRun } from '../entities/equipment-migration-run.entity';
 import { User } from '../entities/user.entity';
 import { MIGRATIONS } from '../migrations';
 
-export const ENTITIES = [User, Assessment, EquipmentMigrationRun, EquipmentMigrationChange];
+export const ENTITIES = [User, Assessment, EquipmentMigrationRun, EquipmentMigrationChange, EquipmentMigrationError];
 
 /** What every DataSource of the app shares. Schema changes go through migrations only: never synchronize. */
 export const BASE_DATA_SOURCE_OPTIONS = {
@@ -34,8 +35,9 @@ export function connectionOptions(settings: ConnectionSettings): Partial<DataSou
   const common = {
     applicationName: 'equipment-migration',
     connectTimeoutMS: settings.connectTimeoutSeconds * 1000,
-    // One command uses one connection for its transaction and at most one more for pre-flight checks.
-    poolSize: 2,
+    // A command uses one connection for its transaction and one more for checks; an online run adds the connection
+    // that holds its session lock for the whole run.
+    poolSize: 3,
   };
   if (settings.url) return { ...common, url: settings.url };
   return {

@@ -2,11 +2,12 @@ import { DataSource, EntityTarget } from 'typeorm';
 import { UsageError } from '../cli/cli-errors';
 import { Assessment } from '../entities/assessment.entity';
 import { EquipmentMigrationChange } from '../entities/equipment-migration-change.entity';
+import { EquipmentMigrationError } from '../entities/equipment-migration-error.entity';
 import { EquipmentMigrationRun } from '../entities/equipment-migration-run.entity';
 import { User } from '../entities/user.entity';
 
 /** What a command does to the tables, and so which privileges its role needs. */
-export type TableAccess = 'migrate' | 'revert' | 'verify' | 'list-runs';
+export type TableAccess = 'migrate' | 'revert' | 'verify' | 'list-runs' | 'rebuild-report';
 
 type Privilege = 'SELECT' | 'INSERT' | 'UPDATE';
 
@@ -17,6 +18,7 @@ const NEEDS: Record<TableAccess, [EntityTarget<object>, Privilege[]][]> = {
     [User, ['SELECT']],
     [EquipmentMigrationRun, ['SELECT', 'INSERT', 'UPDATE']],
     [EquipmentMigrationChange, ['INSERT']],
+    [EquipmentMigrationError, ['INSERT']],
   ],
   revert: [
     [Assessment, ['SELECT', 'UPDATE']],
@@ -25,6 +27,13 @@ const NEEDS: Record<TableAccess, [EntityTarget<object>, Privilege[]][]> = {
   ],
   verify: [[Assessment, ['SELECT']]],
   'list-runs': [[EquipmentMigrationRun, ['SELECT']]],
+  'rebuild-report': [
+    [EquipmentMigrationRun, ['SELECT']],
+    [EquipmentMigrationChange, ['SELECT']],
+    [EquipmentMigrationError, ['SELECT']],
+    [Assessment, ['SELECT']],
+    [User, ['SELECT']],
+  ],
 };
 
 /**

@@ -19,6 +19,10 @@ export class EquipmentMigrationChange {
   @PrimaryColumn({ name: 'assessment_id', type: 'int' })
   assessmentId!: number;
 
+  /** The assessment's user when the run changed it: the report names it even after the assessment is deleted. */
+  @Column({ name: 'user_id', type: 'int', nullable: true })
+  userId!: number | null;
+
   @Column({ name: 'previous_equipment', type: 'jsonb', nullable: true })
   previousEquipment!: unknown;
 

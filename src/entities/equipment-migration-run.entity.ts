@@ -1,7 +1,26 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type MigrationRunKind = 'migrate' | 'revert';
-export type MigrationRunStatus = 'running' | 'completed' | 'reverted';
+export type MigrationRunStatus = 'running' | 'interrupted' | 'failed' | 'completed' | 'reverted';
+/** atomic: one transaction (the default); online: one transaction per page, resumable. */
+export type MigrationRunMode = 'atomic' | 'online';
+
+/** What a run covers, fixed at its start: rows and id range, and the equipment distribution before it. */
+export interface RunScopeRecord {
+  total: number;
+  minId: number;
+  maxId: number;
+  before: Record<string, number>;
+}
+
+/** How far an online run has committed: the last id done, the position among the scope's rows, the distribution now. */
+export interface RunCheckpoint {
+  lastId: number;
+  position: number;
+  after: Record<string, number>;
+  /** Pages committed so far. */
+  pages: number;
+}
 export type MigrationRunOptions = Record<string, string | number | boolean | null>;
 
 /**
@@ -19,6 +38,16 @@ export class EquipmentMigrationRun {
 
   @Column({ type: 'varchar', length: 16 })
   status!: MigrationRunStatus;
+
+  @Column({ type: 'varchar', length: 16, default: 'atomic' })
+  mode!: MigrationRunMode;
+
+  @Column({ type: 'jsonb', nullable: true })
+  scope!: RunScopeRecord | null;
+
+  /** An online run's progress, updated in each page's transaction. */
+  @Column({ type: 'jsonb', nullable: true })
+  checkpoint!: RunCheckpoint | null;
 
   @Column({ name: 'started_at', type: 'timestamptz' })
   startedAt!: Date;

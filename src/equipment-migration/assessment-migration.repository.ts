@@ -1,8 +1,10 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { writeIsolatingRefusals } from '../database/isolated-write';
-import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
-import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from '../database/assessment-columns';
+import { ChangeColumns, changeColumns, ErrorColumns, errorColumns } from '../audit-store/change-columns';
+import type { Classified } from './report.service';
+import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
+import { canonicalAndConsistent } from './skip-predicate';
 import { EquipmentValue } from './equipment-rules';
 
 /** One candidate row as the migration reads it. jsonb columns arrive as their JSON text, so reports quote them exactly. */
@@ -60,8 +62,10 @@ export interface RowWrite {
 export class AssessmentMigrationRepository {
   private readonly t: AssessmentColumns;
   private readonly changes: ChangeColumns;
+  private readonly errors: ErrorColumns;
   /** Statements run one after the other on the run's connection; callers may send the next before the last ends. */
   private queue: Promise<unknown> = Promise.resolve();
+  private failure?: { error: unknown };
 
   /** `runId`: the audit-trail run every written row is recorded under, in the same statement as the write. */
   constructor(
@@ -70,6 +74,7 @@ export class AssessmentMigrationRepository {
   ) {
     this.t = assessmentColumns(queryRunner.connection);
     this.changes = changeColumns(queryRunner.connection);
+    this.errors = errorColumns(queryRunner.connection);
   }
 
   /** Resolves when every statement sent so far has finished (successfully or not). */
@@ -82,8 +87,13 @@ export class AssessmentMigrationRepository {
    * postgres would queue them itself, but that is deprecated (pg 9 refuses a query on a busy client).
    */
   private inTurn<T>(statement: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(statement, statement);
-    this.queue = result.catch(() => undefined);
+    const run = () => (this.failure ? Promise.reject(this.failure.error) : statement());
+    const result = this.queue.then(run, run);
+    this.queue = result.catch((error) => {
+      // After a failed statement the transaction is aborted: later ones would only fail with "current transaction is
+      // aborted", hiding the cause. They get the first failure instead, and are never sent.
+      this.failure ??= { error };
+    });
     return result;
   }
 
@@ -183,13 +193,13 @@ export class AssessmentMigrationRepository {
    * rows written, with their values before and after. The values stored (after any trigger) are added to `stored`.
    */
   private async update(writes: RowWrite[], stored: Map<number, StoredValues>): Promise<Set<number>> {
-    const { table, id, equipment, items, flag, updatedAt } = this.t;
+    const { table, id, userId, equipment, items, flag, updatedAt } = this.t;
     const c = this.changes;
     const sql = `WITH w AS (
            SELECT * FROM unnest($1::int[], $2::xid[], $3::text[], $4::bool[], $5::bool[]) AS w(id, version, equipment, clear_items, flag)
          ),
          before AS (
-           SELECT a.${id} AS id, a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag
+           SELECT a.${id} AS id, a.${userId} AS user_id, a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag
              FROM ${table} AS a JOIN w ON a.${id} = w.id
             WHERE a.${id} BETWEEN $6 AND $7
          ),
@@ -205,9 +215,9 @@ export class AssessmentMigrationRepository {
            RETURNING a.${id} AS id, a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag
          ),
          audit AS (
-           INSERT INTO ${c.table} (${c.runId}, ${c.assessmentId}, ${c.previousEquipment}, ${c.previousItems}, ${c.previousFlag},
+           INSERT INTO ${c.table} (${c.runId}, ${c.assessmentId}, ${c.userId}, ${c.previousEquipment}, ${c.previousItems}, ${c.previousFlag},
                                    ${c.newEquipment}, ${c.newItems}, ${c.newFlag})
-           SELECT $8::uuid, written.id, before.equipment, before.items, before.flag, written.equipment, written.items, written.flag
+           SELECT $8::uuid, written.id, before.user_id, before.equipment, before.items, before.flag, written.equipment, written.items, written.flag
              FROM written JOIN before ON before.id = written.id
          )
          SELECT id, CAST(equipment AS text) AS "equipmentJson", CAST(items AS text) AS "itemsJson", flag FROM written`;
@@ -226,5 +236,32 @@ export class AssessmentMigrationRepository {
     const rows: { id: number; equipmentJson: string | null; itemsJson: string | null; flag: boolean }[] = await this.queryRunner.query(sql, parameters);
     for (const r of rows) stored.set(r.id, { equipmentJson: r.equipmentJson, itemsJson: r.itemsJson, reassessmentRequired: r.flag });
     return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Records a page's error rows as the report names them (reason, values read), in turn after the page's write: with
+   * the changes they are what the run's report is built from again.
+   */
+  recordErrors(classified: Classified[]): Promise<void> {
+    const errors = classified.filter((item) => item.outcome.status === 'error');
+    if (errors.length === 0) return Promise.resolve();
+    const e = this.errors;
+    const reasons = errors.map(({ outcome }) => (outcome.status === 'error' ? outcome.reason : ''));
+    return this.inTurn(async () => {
+      await this.queryRunner.query(
+        `INSERT INTO ${e.table} (${e.runId}, ${e.assessmentId}, ${e.userId}, ${e.userEmail}, ${e.reason}, ${e.originalEquipment}, ${e.originalItems})
+         SELECT $1::uuid, r.id, r.user_id, r.email, r.reason, r.equipment::jsonb, r.items::jsonb
+           FROM unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[]) AS r(id, user_id, email, reason, equipment, items)`,
+        [
+          this.runId,
+          errors.map(({ row }) => row.id),
+          errors.map(({ row }) => row.userId),
+          errors.map(({ row }) => row.userEmail),
+          reasons,
+          errors.map(({ row }) => row.equipmentJson),
+          errors.map(({ row }) => row.itemsJson),
+        ],
+      );
+    });
   }
 }

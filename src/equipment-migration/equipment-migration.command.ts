@@ -6,6 +6,8 @@ import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.
 import { CliOutput } from '../cli/cli-output.service';
 import { parseInteger } from '../cli/option-parsers';
 import { PROCESS_ENV } from '../cli/process-env';
+import { UsageError } from '../cli/cli-errors';
+import { DEFAULT_THROTTLE_LIMITS } from '../run-engine/throttle';
 import {
   DEFAULT_BATCH_SIZE,
   EquipmentMigrationOptions,
@@ -19,7 +21,24 @@ export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions
   maxErrors?: number;
   progress?: boolean;
   expectPlan?: ReviewedPlan;
+  online?: boolean;
+  resume?: string;
+  maxReplicationLag?: number;
+  maxBlockedSessions?: number;
+  pause?: number;
+  maxThrottle?: number;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const ONLINE_ONLY = ['resume', 'maxReplicationLag', 'maxBlockedSessions', 'pause', 'maxThrottle'] as const;
+const FLAG_OF: Record<(typeof ONLINE_ONLY)[number], string> = {
+  resume: '--resume',
+  maxReplicationLag: '--max-replication-lag',
+  maxBlockedSessions: '--max-blocked-sessions',
+  pause: '--pause',
+  maxThrottle: '--max-throttle',
+};
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -27,8 +46,9 @@ Exit codes:
   1  failed, aborted by --max-errors, or the plan differs from --expect-plan: rolled back, nothing was changed
   2  bad option, configuration, database unreachable, schema missing, missing privileges or report path unwritable: nothing was done
   3  another migration run holds the lock: nothing was changed
+  4  --online: stopped part-way (failure, --max-errors, --expect-plan, --max-throttle); committed pages remain; resume or revert
   5  the connection was lost during COMMIT and the database cannot be asked: outcome unknown; check the named run with migration-runs
-  130/143  interrupted by SIGINT/SIGTERM: rolled back, nothing was changed`;
+  130/143  interrupted by SIGINT/SIGTERM: rolled back, nothing was changed (--online: the committed pages remain; resume or revert)`;
 
 @Command({
   name: 'migrate-equipment',
@@ -36,7 +56,16 @@ Exit codes:
 })
 export class EquipmentMigrationCommand extends GuardedRunCommand {
   /** Not --no-progress: npm's own `progress` setting is commonly set in .npmrc, and a missing progress bar is harmless. */
-  protected readonly npmSwallowable = ['batch_size', 'max_errors', 'expect_plan'];
+  protected readonly npmSwallowable = [
+    'batch_size',
+    'max_errors',
+    'expect_plan',
+    'resume',
+    'max_replication_lag',
+    'max_blocked_sessions',
+    'pause',
+    'max_throttle',
+  ];
   protected readonly npmExample = 'npm run cli -- migrate-equipment --dry-run --save-report report.json';
 
   constructor(
@@ -59,6 +88,16 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
   /** Applies defaults (after catching the options npm swallowed). */
   private resolve(options: MigrateEquipmentCommandOptions): EquipmentMigrationOptions {
     const dryRun = this.dryRunRequested(options);
+    if (!options.online) {
+      const given = ONLINE_ONLY.find((name) => options[name] !== undefined);
+      if (given) throw new UsageError(`${FLAG_OF[given]} needs --online`);
+    } else if (!dryRun) {
+      if (options.expectPlan && !options.expectPlan.hasRows) {
+        throw new UsageError('--online --expect-plan needs the dry run\'s --save-report file, not a bare fingerprint: each page is checked against the reviewed rows');
+      }
+    } else if (options.resume !== undefined) {
+      throw new UsageError('--resume continues a real online run; it cannot be a dry run');
+    }
     return {
       dryRun,
       reportPath: options.saveReport,
@@ -67,10 +106,18 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
       progress: options.progress !== false,
       ...this.guards(options),
       expectPlan: options.expectPlan,
+      online: options.online === true,
+      resume: options.resume,
+      throttle: options.online
+        ? {
+            maxReplicationLagSeconds: options.maxReplicationLag ?? DEFAULT_THROTTLE_LIMITS.maxReplicationLagSeconds,
+            maxBlockedSessions: options.maxBlockedSessions ?? DEFAULT_THROTTLE_LIMITS.maxBlockedSessions,
+            pauseMs: options.pause ?? DEFAULT_THROTTLE_LIMITS.pauseMs,
+            maxThrottleSeconds: options.maxThrottle ?? DEFAULT_THROTTLE_LIMITS.maxThrottleSeconds,
+          }
+        : undefined,
     };
   }
-
-
 
   @Option({ flags: '--batch-size <rows>', description: `candidate rows read and written per page (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})` })
   parseBatchSize(value: string): number {
@@ -87,7 +134,49 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     return false;
   }
 
+  @Option({
+    flags: '--online',
+    description: 'one short transaction per page, for a live database: no long row locks, resumable, throttled, undone as a whole by revert-equipment-migration',
+  })
+  parseOnline(): boolean {
+    return true;
+  }
 
+  @Option({ flags: '--resume <run-id|latest>', description: 'with --online: continue an interrupted or failed online run from its checkpoint, with its recorded options' })
+  parseResume(value: string): string {
+    const id = value.trim().toLowerCase();
+    if (id === 'latest' || UUID.test(id)) return id;
+    throw new InvalidArgumentError(`--resume takes a run id (a UUID from \`npm run cli -- migration-runs\`) or "latest" (got "${value}").`);
+  }
+
+  @Option({
+    flags: '--max-replication-lag <seconds>',
+    description: `with --online: wait before a page while a standby's replay lag is above this (default ${DEFAULT_THROTTLE_LIMITS.maxReplicationLagSeconds})`,
+  })
+  parseMaxReplicationLag(value: string): number {
+    return parseInteger(value, '--max-replication-lag', 0, 86_400);
+  }
+
+  @Option({
+    flags: '--max-blocked-sessions <n>',
+    description: `with --online: hold the next page back when more sessions than this waited on a page's locks (default ${DEFAULT_THROTTLE_LIMITS.maxBlockedSessions})`,
+  })
+  parseMaxBlockedSessions(value: string): number {
+    return parseInteger(value, '--max-blocked-sessions', 0, 100_000);
+  }
+
+  @Option({ flags: '--pause <ms>', description: `with --online: pause between pages (default ${DEFAULT_THROTTLE_LIMITS.pauseMs})` })
+  parsePause(value: string): number {
+    return parseInteger(value, '--pause', 0, 600_000);
+  }
+
+  @Option({
+    flags: '--max-throttle <seconds>',
+    description: `with --online: stop (exit 4) when throttled longer than this in all (default ${DEFAULT_THROTTLE_LIMITS.maxThrottleSeconds})`,
+  })
+  parseMaxThrottle(value: string): number {
+    return parseInteger(value, '--max-throttle', 1, 604_800);
+  }
 
   @Option({
     flags: '--expect-plan <fingerprint|report>',
@@ -109,6 +198,5 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     if (!plan) throw new InvalidArgumentError(`--expect-plan: ${value} is not a report with a plan fingerprint.`);
     return plan;
   }
-
 
 }

@@ -1,17 +1,15 @@
 import { Module } from '@nestjs/common';
-import { EquipmentMigrationCommand } from './equipment-migration.command';
-import { EquipmentMigrationService, MIGRATION_HOOKS } from './equipment-migration.service';
 import { RunEngineModule } from '../run-engine/run-engine.module';
+import { EquipmentMigrationCommand } from './equipment-migration.command';
+import { EquipmentMigrationService } from './equipment-migration.service';
+import { MigrationPages } from './migration-pages';
+import { MigrationRepositories } from './migration-repositories';
+import { OnlineMigrationService } from './online-migration.service';
 import { ReportService } from './report.service';
 
 @Module({
   imports: [RunEngineModule],
-  providers: [
-    EquipmentMigrationCommand,
-    EquipmentMigrationService,
-    ReportService,
-    { provide: MIGRATION_HOOKS, useValue: {} },
-  ],
+  providers: [EquipmentMigrationCommand, EquipmentMigrationService, OnlineMigrationService, MigrationPages, MigrationRepositories, ReportService],
   exports: [EquipmentMigrationService, ReportService],
 })
 export class EquipmentMigrationModule {}

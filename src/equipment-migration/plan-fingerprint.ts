@@ -60,6 +60,30 @@ export class ReviewedPlan {
     return new ReviewedPlan(fingerprint, rows);
   }
 
+  /** Whether the review lists each row's plan (a dry run's report), not only the fingerprint. */
+  get hasRows(): boolean {
+    return this.rows !== undefined;
+  }
+
+  /**
+   * An online run's page check: the ids, among the page's rows and the review's rows with ids in (afterId, lastId]
+   * (above afterId for the last page), whose plan differs from the review's: changed, newly planned, or gone.
+   */
+  differingUpTo(classified: Classified[], afterId: number, lastId: number, last: boolean): number[] {
+    if (!this.rows) return [];
+    const differing = new Set<number>();
+    const planned = new Set<number>();
+    for (const item of classified) {
+      if (item.outcome.status === 'skipped') continue;
+      planned.add(item.row.id);
+      if (this.rows.get(item.row.id) !== reviewKey(item)) differing.add(item.row.id);
+    }
+    for (const id of this.rows.keys()) {
+      if (id > afterId && (last || id <= lastId) && !planned.has(id)) differing.add(id);
+    }
+    return [...differing].sort((a, b) => a - b);
+  }
+
   /** Counts, page by page, the rows whose outcome or new value differs from the review (when the review has rows). */
   differences(): PlanDifferences | undefined {
     return this.rows ? new PlanDifferences(new Map(this.rows)) : undefined;
@@ -72,11 +96,10 @@ export class PlanDifferences {
   constructor(private readonly reviewed: Map<number, string>) {}
 
   add(classified: Classified[]): void {
-    for (const { row, outcome } of classified) {
-      if (outcome.status === 'skipped') continue;
-      const now = `${outcome.status}:${outcome.status === 'error' ? '' : outcome.newEquipment}`;
-      if (this.reviewed.get(row.id) !== now) this.differing += 1;
-      this.reviewed.delete(row.id);
+    for (const item of classified) {
+      if (item.outcome.status === 'skipped') continue;
+      if (this.reviewed.get(item.row.id) !== reviewKey(item)) this.differing += 1;
+      this.reviewed.delete(item.row.id);
     }
   }
 
@@ -94,4 +117,9 @@ function isDetail(value: unknown): value is { assessment_id: number; status: str
     typeof detail.status === 'string' &&
     (detail.new_equipment === undefined || typeof detail.new_equipment === 'string')
   );
+}
+
+/** A row's plan as a review compares it (the same text as the review's entry for that row). */
+function reviewKey({ outcome }: Classified): string {
+  return `${outcome.status}:${outcome.status === 'error' || outcome.status === 'skipped' ? '' : outcome.newEquipment}`;
 }

@@ -3,16 +3,10 @@ import { CliOutput } from '../cli/cli-output.service';
 import type { CandidateRow, EquipmentDistribution } from './assessment-migration.repository';
 import type { EquipmentOutcome } from './equipment-rules';
 import { MAX_EMBEDDED_DEPTH, nestsDeeperThan } from './json-depth';
+import { emptySummary } from './migration-tally';
 import { MigrationSummary, ReportRun, REPORT_VERSION } from './report.types';
 
-const CANONICAL_JSON = new Map<string, EquipmentDistribution extends Record<infer K, number> ? Exclude<K, 'other'> : never>([
-  ['"full_gym"', 'full_gym'],
-  ['"basic_equipment"', 'basic_equipment'],
-  ['"no_equipment"', 'no_equipment'],
-]);
-
-/** How many error rows the console lists before pointing at the report. */
-export const MAX_LISTED_ERRORS = 20;
+export { MAX_LISTED_ERRORS } from './migration-tally';
 
 /** One candidate row and its outcome. */
 export interface Classified {
@@ -35,7 +29,7 @@ export class ReportService {
   constructor(private readonly output: CliOutput) {}
 
   emptySummary(): MigrationSummary {
-    return { total_processed: 0, migrated: 0, flagged: 0, skipped: 0, errors: 0 };
+    return emptySummary();
   }
 
   /** The guide's report block, letter for letter. */
@@ -60,18 +54,6 @@ export class ReportService {
       );
     }
     return lines;
-  }
-
-  /** Moves each written row of a page from its old equipment value to its new one (`distribution` starts as before). */
-  moveDistribution(distribution: EquipmentDistribution, classified: Iterable<Classified>): void {
-    for (const { row, outcome, storedEquipmentJson } of classified) {
-      let now: keyof EquipmentDistribution;
-      if (storedEquipmentJson !== undefined) now = CANONICAL_JSON.get(storedEquipmentJson ?? '') ?? 'other';
-      else if (outcome.status === 'migrated' || outcome.status === 'flagged') now = outcome.newEquipment;
-      else continue;
-      distribution[CANONICAL_JSON.get(row.equipmentJson ?? '') ?? 'other'] -= 1;
-      distribution[now] += 1;
-    }
   }
 
   /** The before → after table, e.g. `  full_gym          410 → 1,230`. */

@@ -1,5 +1,6 @@
 import { QueryRunner } from 'typeorm';
-import { AssessmentColumns, assessmentColumns, canonicalAndConsistent } from '../database/assessment-columns';
+import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
+import { canonicalAndConsistent } from '../equipment-migration/skip-predicate';
 
 export interface EquipmentCounts {
   total: number;

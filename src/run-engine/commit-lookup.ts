@@ -1,4 +1,4 @@
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 
 /** A server process, told apart from a later one that reuses its pid. */
@@ -31,10 +31,15 @@ export class CommitLookup {
   }
 
   /** true: the run committed; false: it did not; 'unreachable': the database could not be asked. */
-  async runRecorded(runId: string, backend?: BackendIdentity): Promise<boolean | 'unreachable'> {
+  runRecorded(runId: string, backend?: BackendIdentity): Promise<boolean | 'unreachable'> {
+    return this.committed(async (manager) => (await new MigrationRunRepository(manager).findStatus(runId)) !== undefined, backend);
+  }
+
+  /** Whether a transaction committed, by what it wrote (`check`), once its backend is gone. */
+  async committed(check: (manager: EntityManager) => Promise<boolean>, backend?: BackendIdentity): Promise<boolean | 'unreachable'> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
       try {
-        return await this.ask(runId, backend);
+        return await this.ask(check, backend);
       } catch {
         if (attempt < ATTEMPTS) await sleep(RETRY_MS);
       }
@@ -42,13 +47,12 @@ export class CommitLookup {
     return 'unreachable';
   }
 
-  private async ask(runId: string, backend?: BackendIdentity): Promise<boolean> {
+  private async ask(check: (manager: EntityManager) => Promise<boolean>, backend?: BackendIdentity): Promise<boolean> {
     const queryRunner = this.dataSource.createQueryRunner();
     try {
       await queryRunner.connect();
       if (backend) await this.waitUntilGone(queryRunner, backend);
-      const run = await new MigrationRunRepository(queryRunner.manager).findStatus(runId);
-      return run !== undefined;
+      return await check(queryRunner.manager);
     } finally {
       await queryRunner.release().catch(() => undefined);
     }

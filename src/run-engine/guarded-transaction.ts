@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { CliError, CommandFailedError, OutcomeUnknownError } from '../cli/cli-errors';
 import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
 import { errorMessage, fatalKind } from '../database/postgres-errors';
@@ -38,6 +38,16 @@ export interface TransactionOutcome<T> {
   committed: boolean;
   /** The connection was lost while COMMIT was in flight, and the run was then found committed. */
   acknowledgementLost: boolean;
+}
+
+/** How one transaction of a run is run; the defaults are the atomic run's single transaction. */
+export interface TransactionPlan {
+  /** The run already holds the migration lock on a connection of its own (an online run's session lock). */
+  lockHeld?: boolean;
+  /** After a COMMIT whose answer was lost: whether this transaction committed (default: the run's row is recorded). */
+  committed?: (manager: EntityManager) => Promise<boolean>;
+  /** Whether the run's outcome is settled when this transaction ends (default true; false for an online run's pages). */
+  settles?: boolean;
 }
 
 /** How long a signal waits for the run to reach its next step before the connection is closed under it. */
@@ -116,7 +126,11 @@ export class GuardedTransactionRunner {
     guards: TransactionGuards,
     runId: string,
     work: (transaction: GuardedTransaction) => Promise<TransactionEnding<T>>,
+    plan: TransactionPlan = {},
   ): Promise<TransactionOutcome<T>> {
+    const settle = () => {
+      if (plan.settles !== false) this.interruption.settle();
+    };
     const queryRunner = this.dataSource.createQueryRunner();
     try {
       await queryRunner.connect();
@@ -140,12 +154,12 @@ export class GuardedTransactionRunner {
       try {
         await queryRunner.startTransaction('READ COMMITTED');
         backend = await this.prepare(queryRunner, guards);
-        await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
+        if (!plan.lockHeld) await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
         this.interruption.throwIfRaised();
         ending = await work(transaction);
         if (!ending.commit) {
           await queryRunner.rollbackTransaction();
-          this.interruption.settle();
+          settle();
           return { result: ending.result, committed: false, acknowledgementLost: false };
         }
         this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
@@ -168,13 +182,13 @@ export class GuardedTransactionRunner {
           // The database answered COMMIT with an error (a deferred constraint, a serialization failure): rolled back.
           throw new CommandFailedError(`The commit failed: ${errorMessage(error)}; rolled back, nothing was changed`);
         }
-        await this.resolveUnacknowledgedCommit(runId, backend, errorMessage(lost));
-        this.interruption.settle();
+        await this.resolveUnacknowledgedCommit(runId, backend, errorMessage(lost), plan.committed);
+        settle();
         return { result: ending.result, committed: true, acknowledgementLost: true };
       } finally {
         this.committing = false;
       }
-      this.interruption.settle();
+      settle();
       return { result: ending.result, committed: true, acknowledgementLost: false };
     } finally {
       this.active = undefined;
@@ -205,8 +219,14 @@ export class GuardedTransactionRunner {
    * The connection died while COMMIT was in flight: the client cannot know whether the server committed. Ask the
    * database on a new connection, once the old backend is gone (until then its commit may still complete).
    */
-  private async resolveUnacknowledgedCommit(runId: string, backend: BackendIdentity | undefined, detail: string): Promise<void> {
-    const found = await new CommitLookup(this.dataSource).runRecorded(runId, backend);
+  private async resolveUnacknowledgedCommit(
+    runId: string,
+    backend: BackendIdentity | undefined,
+    detail: string,
+    committed?: TransactionPlan['committed'],
+  ): Promise<void> {
+    const lookup = new CommitLookup(this.dataSource);
+    const found = committed ? await lookup.committed(committed, backend) : await lookup.runRecorded(runId, backend);
     if (found === 'unreachable') {
       throw new OutcomeUnknownError(
         `Lost the database connection while committing (${detail}) and cannot reach the database to check: the outcome is unknown; ` +

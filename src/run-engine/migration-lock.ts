@@ -1,4 +1,4 @@
-import { QueryRunner } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { LockedError } from '../cli/cli-errors';
 
 /** Advisory lock key shared by every command that changes equipment data ('EQMG'). */
@@ -9,10 +9,14 @@ const RETRY_MS = 200;
  * Takes the transaction-scoped advisory lock, waiting up to `waitSeconds`. Being transaction-scoped, it can never
  * outlive the run's transaction, even on a pooled connection or after a crash.
  */
-export async function acquireMigrationLock(queryRunner: QueryRunner, waitSeconds: number): Promise<void> {
+export function acquireMigrationLock(queryRunner: QueryRunner, waitSeconds: number): Promise<void> {
+  return takeLock(queryRunner, 'pg_try_advisory_xact_lock', waitSeconds);
+}
+
+async function takeLock(queryRunner: QueryRunner, take: 'pg_try_advisory_xact_lock' | 'pg_try_advisory_lock', waitSeconds: number): Promise<void> {
   const deadline = Date.now() + waitSeconds * 1000;
   for (;;) {
-    const [row] = await queryRunner.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [EQUIPMENT_MIGRATION_LOCK_KEY]);
+    const [row] = await queryRunner.query(`SELECT ${take}($1) AS locked`, [EQUIPMENT_MIGRATION_LOCK_KEY]);
     if (row.locked) return;
     if (Date.now() >= deadline) {
       throw new LockedError(
@@ -21,4 +25,44 @@ export async function acquireMigrationLock(queryRunner: QueryRunner, waitSeconds
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
   }
+}
+
+/** The session-level migration lock of an online run, held on a connection of its own for the whole run. */
+export interface HeldMigrationLock {
+  /** Throws when the lock's connection is gone (and with it the lock): the run must stop before its next page. */
+  assertHeld(): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the session-level advisory lock (the same key as the transaction-scoped one, so atomic and online runs exclude
+ * each other) on a dedicated connection. PostgreSQL releases it when that connection ends: a killed run leaves no lock.
+ */
+export async function acquireSessionMigrationLock(dataSource: DataSource, waitSeconds: number): Promise<HeldMigrationLock> {
+  const queryRunner = dataSource.createQueryRunner();
+  await queryRunner.connect();
+  try {
+    await takeLock(queryRunner, 'pg_try_advisory_lock', waitSeconds);
+  } catch (error) {
+    await queryRunner.release().catch(() => undefined);
+    throw error;
+  }
+  return {
+    assertHeld: async () => {
+      await queryRunner.query('SELECT 1');
+    },
+    release: async () => {
+      await queryRunner.query('SELECT pg_advisory_unlock($1)', [EQUIPMENT_MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await queryRunner.release().catch(() => undefined);
+    },
+  };
+}
+
+/** Whether some session holds the migration lock now (for telling a live online run from one whose process died). */
+export async function migrationLockHeld(dataSource: DataSource): Promise<boolean> {
+  const [row] = await dataSource.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1 AND objsubid = 1) AS held`,
+    [EQUIPMENT_MIGRATION_LOCK_KEY],
+  );
+  return row.held;
 }

@@ -9,7 +9,36 @@ import { CliOutput } from '../../src/cli/cli-output.service';
 import { cliRunOptions } from '../../src/cli/cli-options';
 import { INTERRUPTION, Interruption } from '../../src/cli/interruption';
 import { PROCESS_ENV } from '../../src/cli/process-env';
-import { MIGRATION_HOOKS, MigrationHooks } from '../../src/equipment-migration/equipment-migration.service';
+import { QueryRunner } from 'typeorm';
+import { AssessmentMigrationRepository, CandidateRow } from '../../src/equipment-migration/assessment-migration.repository';
+import { MigrationRepositories } from '../../src/equipment-migration/migration-repositories';
+
+/** Seams for tests that must interleave with a run deterministically (another session's update, say). */
+export interface MigrationHooks {
+  /** Called with each page's candidates after they are read and before they are classified and written. */
+  afterPageRead?(candidates: CandidateRow[]): Promise<void>;
+}
+
+/** The migration's repositories, with the hooks called where a test needs them (Nest's provider override is the seam). */
+class HookedRepositories extends MigrationRepositories {
+  constructor(private readonly hooks: MigrationHooks) {
+    super();
+  }
+
+  override assessments(queryRunner: QueryRunner, runId: string): AssessmentMigrationRepository {
+    const repository = super.assessments(queryRunner, runId);
+    const { afterPageRead } = this.hooks;
+    if (afterPageRead) {
+      const readPage = repository.readPage.bind(repository);
+      repository.readPage = async (...args) => {
+        const candidates = await readPage(...args);
+        await afterPageRead(candidates);
+        return candidates;
+      };
+    }
+    return repository;
+  }
+}
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -65,8 +94,8 @@ export async function runCommand(args: string[], env: NodeJS.ProcessEnv, options
     .useValue(env)
     .overrideProvider(INTERRUPTION)
     .useValue(options.interruption ?? new Interruption())
-    .overrideProvider(MIGRATION_HOOKS)
-    .useValue(options.hooks ?? {})
+    .overrideProvider(MigrationRepositories)
+    .useValue(new HookedRepositories(options.hooks ?? {}))
     .compile();
   moduleRef.useLogger(false);
   await CommandTestFactory.run(moduleRef, args);

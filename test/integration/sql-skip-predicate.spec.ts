@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { QueryRunner } from 'typeorm';
-import { assessmentColumns, canonicalAndConsistent } from '../../src/database/assessment-columns';
+import { assessmentColumns } from '../../src/database/assessment-columns';
+import { canonicalAndConsistent } from '../../src/equipment-migration/skip-predicate';
 import { EquipmentRules, EQUIPMENT_VALUES } from '../../src/equipment-migration/equipment-rules';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 

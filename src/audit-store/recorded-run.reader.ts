@@ -1,0 +1,103 @@
+import { EntityManager } from 'typeorm';
+import { assessmentColumns } from '../database/assessment-columns';
+import { changeColumns, errorColumns } from './change-columns';
+
+/**
+ * One row a run recorded, as its report names it: from its change (the values before the run wrote it) and, for an
+ * error row, its recorded error. A row with both was written, and the database stored other values (a trigger).
+ */
+export interface RecordedRow {
+  id: number;
+  userId: number;
+  userEmail: string | null;
+  equipmentJson: string | null;
+  itemsJson: string | null;
+  reassessmentRequired: boolean;
+  /** The error the run reported for this row, if any. */
+  errorReason?: string;
+  /** What the run stored, for a row it wrote (its change's new equipment, as JSON text). */
+  storedEquipmentJson?: string | null;
+}
+
+/** Reads a run's changes and error rows back, merged in assessment-id order, a page of each at a time. */
+export class RecordedRunReader {
+  constructor(private readonly manager: EntityManager) {}
+
+  async *pages(runId: string, pageSize: number): AsyncGenerator<RecordedRow[]> {
+    const changes = new Cursor((after) => this.changes(runId, after, pageSize), pageSize);
+    const errors = new Cursor((after) => this.errors(runId, after, pageSize), pageSize);
+    await Promise.all([changes.fill(), errors.fill()]);
+    while (changes.rows.length > 0 || errors.rows.length > 0) {
+      // Merge up to the lower of the two cursors' horizons: beyond it, the other table's next page may hold rows.
+      const upTo = Math.min(changes.horizon, errors.horizon);
+      const merged = new Map<number, RecordedRow>();
+      for (const change of changes.take(upTo)) merged.set(change.id, change);
+      for (const error of errors.take(upTo)) {
+        const change = merged.get(error.id);
+        merged.set(error.id, { ...error, storedEquipmentJson: change ? change.storedEquipmentJson : undefined });
+      }
+      if (merged.size > 0) yield [...merged.values()].sort((a, b) => a.id - b.id);
+      await Promise.all([changes.fill(), errors.fill()]);
+    }
+  }
+
+  private changes(runId: string, afterId: number | null, limit: number): Promise<RecordedRow[]> {
+    const c = changeColumns(this.manager.connection);
+    const a = assessmentColumns(this.manager.connection);
+    // Changes recorded before user ids were kept take the assessment's user, if it is still there.
+    return this.manager.query(
+      `SELECT c.${c.assessmentId} AS id, COALESCE(c.${c.userId}, x.${a.userId}) AS "userId", u.${a.usersEmail} AS "userEmail",
+              c.${c.previousEquipment}::text AS "equipmentJson", c.${c.previousItems}::text AS "itemsJson",
+              c.${c.previousFlag} AS "reassessmentRequired", c.${c.newEquipment}::text AS "storedEquipmentJson"
+         FROM ${c.table} AS c
+         LEFT JOIN ${a.table} AS x ON c.${c.userId} IS NULL AND x.${a.id} = c.${c.assessmentId}
+         LEFT JOIN ${a.users} AS u ON u.${a.usersId} = COALESCE(c.${c.userId}, x.${a.userId})
+        WHERE c.${c.runId} = $1 AND ($2::bigint IS NULL OR c.${c.assessmentId} > $2::bigint)
+        ORDER BY c.${c.assessmentId} LIMIT $3`,
+      [runId, afterId, limit],
+    );
+  }
+
+  private errors(runId: string, afterId: number | null, limit: number): Promise<RecordedRow[]> {
+    const e = errorColumns(this.manager.connection);
+    return this.manager.query(
+      `SELECT ${e.assessmentId} AS id, ${e.userId} AS "userId", ${e.userEmail} AS "userEmail", ${e.reason} AS "errorReason",
+              ${e.originalEquipment}::text AS "equipmentJson", ${e.originalItems}::text AS "itemsJson", false AS "reassessmentRequired"
+         FROM ${e.table}
+        WHERE ${e.runId} = $1 AND ($2::bigint IS NULL OR ${e.assessmentId} > $2::bigint)
+        ORDER BY ${e.assessmentId} LIMIT $3`,
+      [runId, afterId, limit],
+    );
+  }
+}
+
+/** A keyset cursor over one table: `rows` read and not yet taken; `horizon` the id up to which it has read everything. */
+class Cursor {
+  rows: RecordedRow[] = [];
+  private last: number | null = null;
+  private done = false;
+
+  constructor(
+    private readonly read: (afterId: number | null) => Promise<RecordedRow[]>,
+    private readonly pageSize: number,
+  ) {}
+
+  get horizon(): number {
+    return this.done ? Infinity : (this.last ?? -Infinity);
+  }
+
+  /** Reads the next page once every row read so far has been taken. */
+  async fill(): Promise<void> {
+    if (this.done || this.rows.length > 0) return;
+    const page = await this.read(this.last);
+    this.rows = page;
+    if (page.length > 0) this.last = page[page.length - 1].id;
+    if (page.length < this.pageSize) this.done = true;
+  }
+
+  take(upTo: number): RecordedRow[] {
+    const taken = this.rows.filter((row) => row.id <= upTo);
+    this.rows = this.rows.filter((row) => row.id > upTo);
+    return taken;
+  }
+}
