@@ -312,7 +312,8 @@ function resumedOptions(run: EquipmentMigrationRun, given: EquipmentMigrationOpt
   }
   return {
     batchSize: num('batchSize') ?? given.batchSize,
-    maxErrors: num('maxErrors'),
+    // --max-errors given again overrides the recorded one (a run stopped by it could not go on otherwise).
+    maxErrors: given.maxErrors ?? num('maxErrors'),
     lockTimeoutSeconds: num('lockTimeoutSeconds') ?? given.lockTimeoutSeconds,
     statementTimeoutSeconds: num('statementTimeoutSeconds'),
     throttle: {

@@ -9,6 +9,7 @@ import { RevertService } from './revert.service';
 
 interface RevertCommandOptions extends GuardedRunCommandOptions {
   batchSize?: number;
+  online?: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,8 +39,14 @@ export class RevertEquipmentMigrationCommand extends GuardedRunCommand {
       dryRun,
       reportPath: options.saveReport,
       batchSize: options.batchSize ?? 5000,
+      online: options.online === true,
       ...this.guards(options),
     });
+  }
+
+  @Option({ flags: '--online', description: 'one short transaction per page (for a large revert on a live database); stopped part-way, run it again to finish' })
+  parseOnline(): boolean {
+    return true;
   }
 
   @Option({ flags: '--batch-size <rows>', description: 'changes per page (default 5000)' })

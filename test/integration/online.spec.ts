@@ -1,0 +1,291 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { generateSampleAssessments } from '../../src/demo/sample-assessments';
+import { ExitCode } from '../../src/cli/cli-errors';
+import { runCommand } from '../helpers/cli-harness';
+import { startCli, expectExit } from '../helpers/cli-process';
+import { insertSamples, truncateAll } from '../helpers/fixtures';
+import { printedCounts, readReport, pollUntil, openSession, Report } from '../helpers/migration-checks';
+import { comparableAssessments, pinCreatedAt, rowDifferences } from '../helpers/pg-state';
+import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+
+/**
+ * migrate-equipment --online on real PostgreSQL: the same outcome as the atomic run, page by page; interruptions
+ * leave exactly the committed pages, which --resume finishes and revert-equipment-migration undoes.
+ */
+describe('online mode', () => {
+  let db: TestDatabase;
+  let folder: string;
+  const ROWS = 240;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    folder = mkdtempSync(join(tmpdir(), 'online-'));
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  /** The same legacy data every time: every stored shape, and the audit trail emptied. */
+  async function fresh(): Promise<Record<string, string>> {
+    await truncateAll(db.dataSource);
+    await db.dataSource.query('TRUNCATE equipment_migration_runs, equipment_migration_changes, equipment_migration_errors');
+    await insertSamples(db.dataSource, [...generateSampleAssessments({ count: ROWS, seed: 11, coverEveryShape: true, emailPrefix: 'online.' })]);
+    await pinCreatedAt(db.dataSource);
+    return comparableAssessments(db.dataSource);
+  }
+
+  /** A report without what differs between two runs of the same plan (run id, times). */
+  const comparable = (report: Report) => ({ ...report, run: { ...report.run, id: '', started_at: '', finished_at: '' } });
+
+  async function runRow(id: string) {
+    const [row] = await db.dataSource.query(`SELECT status, mode, checkpoint, summary FROM equipment_migration_runs WHERE id = $1`, [id]);
+    return row;
+  }
+
+  const runIdIn = (text: string) => /Online run ([0-9a-f-]{36})/.exec(text)?.[1];
+
+  describe('gives what the atomic run gives', () => {
+    let atomic: { table: Record<string, string>; report: Report; stdout: string[] };
+
+    beforeAll(async () => {
+      await fresh();
+      const result = await runCommand(['migrate-equipment', '--no-progress', '--save-report', join(folder, 'atomic.json')], db.env);
+      expect(result.exitCode).toBe(0);
+      atomic = { table: await comparableAssessments(db.dataSource), report: readReport(join(folder, 'atomic.json')), stdout: result.stdout };
+    });
+
+    it.each([1, 7, 1000])('--batch-size %i: the same table, counts, report and fingerprint', async (batchSize) => {
+      await fresh();
+      const path = join(folder, `online-${batchSize}.json`);
+      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', String(batchSize), '--save-report', path], db.env);
+      expect(result.exitCode).toBe(0);
+      expect(rowDifferences(await comparableAssessments(db.dataSource), atomic.table)).toEqual([]);
+      expect(printedCounts(result.stdout)).toEqual(printedCounts(atomic.stdout));
+      const sameLines = (stdout: string[]) => stdout.filter((l) => /^(Plan fingerprint|Error in assessment|  \w)/.test(l));
+      expect(sameLines(result.stdout)).toEqual(sameLines(atomic.stdout));
+      expect(comparable(readReport(path))).toEqual(comparable(atomic.report));
+      expect(result.stdout.at(-1)).toBe('Migration completed successfully!');
+      const runId = runIdIn(result.stdout.join('\n'))!;
+      expect(await runRow(runId)).toMatchObject({ status: 'completed', mode: 'online' });
+    });
+
+    it('migration-runs <id> --save-report writes the atomic run\'s report again, equal to the original', async () => {
+      await fresh();
+      const original = join(folder, 'again-original.json');
+      expect((await runCommand(['migrate-equipment', '--no-progress', '--save-report', original], db.env)).exitCode).toBe(0);
+      const [{ id }] = await db.dataSource.query(`SELECT id FROM equipment_migration_runs`);
+      const again = join(folder, 'again.json');
+      const listed = await runCommand(['migration-runs', id, '--save-report', again], db.env);
+      expect(listed).toMatchObject({ exitCode: 0 });
+      expect(listed.stdout.at(-1)).toBe(`Report saved to: ${again}`);
+      const rebuilt = readReport(again);
+      const first = readReport(original);
+      expect({ ...rebuilt, run: { ...rebuilt.run, finished_at: '' } }).toEqual({ ...first, run: { ...first.run, finished_at: '' } });
+    });
+  });
+
+  describe('stopped part-way, resumed, reverted', () => {
+    let uninterrupted: { table: Record<string, string>; report: Report };
+    let start: Record<string, string>;
+
+    beforeAll(async () => {
+      start = await fresh();
+      const path = join(folder, 'uninterrupted.json');
+      expect((await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--save-report', path], db.env)).exitCode).toBe(0);
+      uninterrupted = { table: await comparableAssessments(db.dataSource), report: readReport(path) };
+    });
+
+    /** Rows the run changed so far (its audit rows) and the pages its checkpoint says are committed. */
+    async function committed(runId: string): Promise<{ changes: number; pages: number; changed: number }> {
+      const [{ changes }] = await db.dataSource.query(`SELECT count(*)::int AS changes FROM equipment_migration_changes WHERE run_id = $1`, [runId]);
+      const changed = rowDifferences(await comparableAssessments(db.dataSource), start, ROWS).length;
+      return { changes, pages: (await runRow(runId)).checkpoint.pages, changed };
+    }
+
+    async function expectResumeFinishes(runId: string, via = runId): Promise<void> {
+      const path = join(folder, `resumed-${runId}.json`);
+      const resumed = await runCommand(['migrate-equipment', '--online', '--resume', via, '--no-progress', '--save-report', path], db.env);
+      expect({ exit: resumed.exitCode, last: resumed.stdout.at(-1) }).toEqual({ exit: 0, last: 'Migration completed successfully!' });
+      expect(resumed.stdout.join('\n')).toMatch(new RegExp(`Resuming online run ${runId} after assessment -?\\d+: \\d+ of ${ROWS} assessments committed`));
+      expect(rowDifferences(await comparableAssessments(db.dataSource), uninterrupted.table)).toEqual([]);
+      const report = readReport(path);
+      expect(report.run.id).toBe(runId);
+      expect(comparable(report)).toEqual(comparable(uninterrupted.report));
+      expect(await runRow(runId)).toMatchObject({ status: 'completed' });
+    }
+
+    it('SIGTERM after some pages: exit 143, the committed pages stay, --resume finishes as one run would have', async () => {
+      await fresh();
+      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
+      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 3 ? true : undefined), 'three committed pages');
+      cli.signal('SIGTERM');
+      const result = await cli.waitForExit(20_000);
+      expectExit(result, 143);
+      const last = result.stderr.trim().split('\n').at(-1);
+      expect(last).toMatch(
+        new RegExp(
+          `^Interrupted: \\d+ of ${ROWS} assessments committed; resume with: npm run cli -- migrate-equipment --online --resume ${runId}; undo with: npm run cli -- revert-equipment-migration ${runId}$`,
+        ),
+      );
+      const state = await committed(runId);
+      expect(state.pages).toBeGreaterThanOrEqual(3);
+      // Exactly the committed pages: every changed row has its audit row, and no other row changed.
+      expect(state.changed).toBe(state.changes);
+      expect(await runRow(runId)).toMatchObject({ status: 'interrupted' });
+      await expectResumeFinishes(runId);
+    });
+
+    it('kill -9: the run stays "running" with its lock gone, migration-runs shows it interrupted, --resume latest finishes', async () => {
+      await fresh();
+      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
+      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), 'two committed pages');
+      cli.signal('SIGKILL');
+      await cli.exited;
+      await pollUntil(async () => {
+        const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 1162956103`);
+        return n === 0 ? true : undefined;
+      }, 'the lock to go with the killed process');
+      expect(await runRow(runId)).toMatchObject({ status: 'running' });
+      const listed = await runCommand(['migration-runs'], db.env);
+      expect(listed.stdout.find((l) => l.startsWith(runId))).toMatch(new RegExp(`migrate  online  interrupted  \\d+ / ${ROWS}  migrated \\d+`));
+      const state = await committed(runId);
+      expect(state.changed).toBe(state.changes);
+      await expectResumeFinishes(runId, 'latest');
+    });
+
+    it('--max-errors exceeded part-way: exit 4 with both ways on; then revert restores the start exactly', async () => {
+      await fresh();
+      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--max-errors', '3'], db.env);
+      expect(result.exitCode).toBe(ExitCode.StoppedPartWay);
+      const runId = runIdIn(result.stdout.join('\n'))!;
+      expect(result.stderr.at(-1)).toMatch(
+        new RegExp(`^Stopped part-way: Aborted: more than 3 error rows \\(--max-errors 3\\); the page was rolled back; \\d+ of ${ROWS} assessments committed; resume with: .*--resume ${runId}; undo with: .*revert-equipment-migration ${runId}$`),
+      );
+      expect(await runRow(runId)).toMatchObject({ status: 'failed' });
+      const state = await committed(runId);
+      expect(state.pages).toBeGreaterThan(0);
+      expect(state.changed).toBe(state.changes);
+      const reverted = await runCommand(['revert-equipment-migration', runId], db.env);
+      expect({ exit: reverted.exitCode, last: reverted.stdout.at(-1) }).toEqual({ exit: 0, last: 'Revert completed successfully!' });
+      expect(reverted.stdout).toContain(`Reverted: ${state.changes}`);
+      expect(rowDifferences(await comparableAssessments(db.dataSource), start)).toEqual([]);
+      // A reverted run cannot be resumed.
+      const again = await runCommand(['migrate-equipment', '--online', '--resume', runId], db.env);
+      expect(again.exitCode).toBe(ExitCode.Usage);
+      expect(again.stderr.at(-1)).toMatch(/was reverted .*cannot be resumed/);
+    });
+
+    it('a terminated backend part-way: exit 4; --resume finishes', async () => {
+      await fresh();
+      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
+      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), 'two committed pages');
+      await db.dataSource.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'equipment-migration' AND pid <> pg_backend_pid()`,
+      );
+      const result = await cli.waitForExit(20_000);
+      expectExit(result, 4);
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^Stopped part-way: .*assessments committed; resume with: .*--resume ${runId}; undo with: .*`));
+      const state = await committed(runId);
+      expect(state.changed).toBe(state.changes);
+      await expectResumeFinishes(runId);
+    });
+
+    it('an interrupted run, reverted with --online, gives the start back; rows changed meanwhile are kept as conflicts', async () => {
+      await fresh();
+      const failed = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--max-errors', '5'], db.env);
+      expect(failed.exitCode).toBe(ExitCode.StoppedPartWay);
+      const runId = runIdIn(failed.stdout.join('\n'))!;
+      const [{ id: touched }] = await db.dataSource.query(`SELECT assessment_id AS id FROM equipment_migration_changes WHERE run_id = $1 ORDER BY 1 LIMIT 1`, [runId]);
+      await db.dataSource.query(`UPDATE assessments SET equipment = '"no_equipment"', equipment_items = '[]' WHERE id = $1`, [touched]);
+      const userChanged = (await comparableAssessments(db.dataSource))[String(touched)];
+      const reverted = await runCommand(['revert-equipment-migration', runId, '--online', '--batch-size', '3'], db.env);
+      expect({ exit: reverted.exitCode, last: reverted.stdout.at(-1) }).toEqual({ exit: 0, last: 'Revert completed successfully!' });
+      expect(reverted.stdout).toContain('Conflicts: 1');
+      const now = await comparableAssessments(db.dataSource);
+      expect(now[String(touched)]).toBe(userChanged);
+      expect(rowDifferences({ ...now, [touched]: start[String(touched)] }, start)).toEqual([]);
+      const [revertRun] = await db.dataSource.query(`SELECT mode, status FROM equipment_migration_runs WHERE reverts_run_id = $1`, [runId]);
+      expect(revertRun).toEqual({ mode: 'online', status: 'completed' });
+    });
+  });
+
+  describe('refusals', () => {
+    beforeAll(async () => {
+      await fresh();
+    });
+
+    it.each([
+      [['--resume', 'latest'], /--resume needs --online/],
+      [['--pause', '10'], /--pause needs --online/],
+      [['--online', '--resume', 'nope'], /--resume takes a run id/],
+      [['--online', '--expect-plan', 'a'.repeat(64)], /--online --expect-plan needs the dry run's --save-report file/],
+      [['--online', '--resume', '00000000-0000-4000-8000-000000000009'], /No migration run 00000000-0000-4000-8000-000000000009/],
+      [['--online', '--resume', 'latest'], /No interrupted or failed online run to resume/],
+      [['--online', '--dry-run', '--resume', 'latest'], /--resume continues a real online run/],
+    ])('migrate-equipment %j: exit 2 with one line, nothing changed', async (args, line) => {
+      const before = await comparableAssessments(db.dataSource);
+      const result = await runCommand(['migrate-equipment', ...args], db.env);
+      expect(result.exitCode).toBe(ExitCode.Usage);
+      expect(result.stderr.join('\n')).toMatch(line);
+      expect(await comparableAssessments(db.dataSource)).toEqual(before);
+    });
+
+    it('--online --dry-run is the ordinary dry run, with one line saying so', async () => {
+      const before = await comparableAssessments(db.dataSource);
+      const result = await runCommand(['migrate-equipment', '--online', '--dry-run', '--no-progress'], db.env);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
+      expect(result.stdout).toContain('DRY RUN MODE - No changes will be saved');
+      expect(await comparableAssessments(db.dataSource)).toEqual(before);
+    });
+
+    it('a completed online run cannot be resumed (exit 2)', async () => {
+      const done = await runCommand(['migrate-equipment', '--online', '--no-progress'], db.env);
+      expect(done.exitCode).toBe(0);
+      const runId = runIdIn(done.stdout.join('\n'))!;
+      const again = await runCommand(['migrate-equipment', '--online', '--resume', runId], db.env);
+      expect(again.exitCode).toBe(ExitCode.Usage);
+      expect(again.stderr.at(-1)).toBe(`Run ${runId} is completed: there is nothing to resume`);
+    });
+  });
+
+  describe('next to other runs and the app', () => {
+    it('an online run holds the lock for the whole run: another online run and an atomic run exit 3', async () => {
+      await fresh();
+      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '200'], db.env);
+      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 1 ? true : undefined), 'a committed page');
+      const online = await runCommand(['migrate-equipment', '--online', '--no-progress'], db.env);
+      const atomic = await runCommand(['migrate-equipment', '--no-progress'], db.env);
+      expect([online.exitCode, atomic.exitCode]).toEqual([ExitCode.Locked, ExitCode.Locked]);
+      expect(atomic.stderr.at(-1)).toMatch(/^Another migration run is in progress/);
+      cli.signal('SIGINT');
+      expectExit(await cli.waitForExit(20_000), 130);
+    });
+
+    it('between pages no row is locked: an app write to a migrated row goes through while the run goes on', async () => {
+      await fresh();
+      const app: Client = await openSession(db.url);
+      try {
+        await app.query(`SET lock_timeout = '2s'`);
+        const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '300'], db.env);
+        const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
+        await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), 'two committed pages');
+        const [{ id }] = await db.dataSource.query(`SELECT assessment_id AS id FROM equipment_migration_changes WHERE run_id = $1 ORDER BY 1 LIMIT 1`, [runId]);
+        await app.query(`UPDATE assessments SET age = age + 1 WHERE id = $1`, [id]);
+        expect(cli.running).toBe(true);
+        expectExit(await cli.waitForExit(60_000), 0);
+      } finally {
+        await app.end();
+      }
+    });
+  });
+});
