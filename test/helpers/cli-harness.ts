@@ -17,6 +17,8 @@ import { MigrationRepositories } from '../../src/equipment-migration/migration-r
 export interface MigrationHooks {
   /** Called with each page's candidates after they are read and before they are classified and written. */
   afterPageRead?(candidates: CandidateRow[]): Promise<void>;
+  /** Called with the ids a page wrote, once its write is done and its row locks are held (before its commit). */
+  afterPageWrite?(written: number[]): Promise<void>;
 }
 
 /** The migration's repositories, with the hooks called where a test needs them (Nest's provider override is the seam). */
@@ -27,7 +29,15 @@ class HookedRepositories extends MigrationRepositories {
 
   override assessments(queryRunner: QueryRunner, runId: string): AssessmentMigrationRepository {
     const repository = super.assessments(queryRunner, runId);
-    const { afterPageRead } = this.hooks;
+    const { afterPageRead, afterPageWrite } = this.hooks;
+    if (afterPageWrite) {
+      const writePage = repository.writePage.bind(repository);
+      repository.writePage = async (...args) => {
+        const result = await writePage(...args);
+        await afterPageWrite([...result.written]);
+        return result;
+      };
+    }
     if (afterPageRead) {
       const readPage = repository.readPage.bind(repository);
       repository.readPage = async (...args) => {

@@ -257,7 +257,63 @@ describe('online mode', () => {
     });
   });
 
+  describe('reviewed plans', () => {
+    it('each page is checked against the dry run\'s rows: a row changed since stops the run at its page (exit 4), naming it', async () => {
+      await fresh();
+      const plan = join(folder, 'plan.json');
+      expect((await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', plan], db.env)).exitCode).toBe(0);
+      const planned: { assessment_id: number; status: string }[] = readReport(plan).details;
+      const changedId = planned.filter((d) => d.status === 'migrated')[20].assessment_id;
+      await db.dataSource.query(`UPDATE assessments SET equipment = '"trampoline"' WHERE id = $1`, [changedId]);
+      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--expect-plan', plan], db.env);
+      expect(result.exitCode).toBe(ExitCode.StoppedPartWay);
+      expect(result.stderr.at(-1)).toMatch(new RegExp(`^Stopped part-way: The plan differs from the reviewed one in 1 rows of the page after assessment -?\\d+ \\(assessments ${changedId}\\)`));
+      const runId = runIdIn(result.stdout.join('\n'))!;
+      const [{ below }] = await db.dataSource.query(
+        `SELECT bool_and(assessment_id < $2) AS below FROM equipment_migration_changes WHERE run_id = $1`,
+        [runId, changedId],
+      );
+      expect(below).toBe(true);
+    });
+
+    it('the same review, unchanged data: the online run completes with the reviewed fingerprint', async () => {
+      await fresh();
+      const plan = join(folder, 'plan-same.json');
+      expect((await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', plan], db.env)).exitCode).toBe(0);
+      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--expect-plan', plan], db.env);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain(`Plan fingerprint: ${(readReport(plan).run as { plan_fingerprint?: string }).plan_fingerprint}`);
+    });
+  });
+
   describe('next to other runs and the app', () => {
+    it('a session waiting on a page\'s row lock holds the next page back, with the throttle line', async () => {
+      await fresh();
+      const app: Client = await openSession(db.url);
+      let blocking: Promise<unknown> | undefined;
+      try {
+        const hooks = {
+          afterPageWrite: async (written: number[]) => {
+            if (blocking || written.length === 0) return;
+            // The app tries to update a row the page just wrote: it waits on the page's row lock until the commit.
+            blocking = app.query(`UPDATE assessments SET age = 1 WHERE id = $1`, [written[0]]);
+            await pollUntil(async () => {
+              const [{ n }] = await db.dataSource.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'reliability-test-session' AND wait_event_type = 'Lock'`,
+              );
+              return n > 0 ? true : undefined;
+            }, 'the app session to wait on the page');
+          },
+        };
+        const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--max-blocked-sessions', '0'], db.env, { hooks });
+        expect(result.exitCode).toBe(0);
+        expect(result.stderr).toContain('Throttled: 1 sessions blocked by the run > 0; waiting');
+        await blocking;
+      } finally {
+        await app.end();
+      }
+    });
+
     it('an online run holds the lock for the whole run: another online run and an atomic run exit 3', async () => {
       await fresh();
       const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '200'], db.env);
