@@ -4,12 +4,11 @@ import { EquipmentMigrationCommand } from './equipment-migration.command';
 import { EquipmentMigrationService } from './equipment-migration.service';
 import { MigrationPages } from './migration-pages';
 import { MigrationRepositories } from './migration-repositories';
-import { OnlineMigrationService } from './online-migration.service';
 import { ReportService } from './report.service';
 
 @Module({
   imports: [RunEngineModule],
-  providers: [EquipmentMigrationCommand, EquipmentMigrationService, OnlineMigrationService, MigrationPages, MigrationRepositories, ReportService],
+  providers: [EquipmentMigrationCommand, EquipmentMigrationService, MigrationPages, MigrationRepositories, ReportService],
   exports: [EquipmentMigrationService, ReportService],
 })
 export class EquipmentMigrationModule {}

@@ -1,18 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
 import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 import { CommandFailedError, UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
-import { DatabaseTarget } from '../config/database-config';
-import { DatabaseConnection } from '../database/database-connection.service';
 import { MigrationRunOptions } from '../entities/equipment-migration-run.entity';
-import { GuardedTransactionRunner, TransactionGuards } from '../run-engine/guarded-transaction';
-import { acquireSessionMigrationLock } from '../run-engine/migration-lock';
-import { ReportFileWriter } from '../run-engine/report-file.writer';
+import { GuardedTransaction, TransactionGuards } from '../run-engine/guarded-transaction';
 import { REPORT_VERSION } from '../run-engine/report-version';
-import { stoppedRunError } from '../run-engine/stopped-run';
+import { DataChangeJob, JobStart, RunContext, RunLifecycle } from '../run-engine/run-lifecycle';
 import { RecordedChange, RevertRepository } from './revert.repository';
 
 export interface RevertOptions extends TransactionGuards {
@@ -39,227 +32,164 @@ const MAX_LISTED = 20;
 const MAX_ATTEMPTS = 3;
 
 /**
- * The exact undo of one migration run (completed, or an online run that stopped part-way: exactly its committed
- * rows): every row it changed goes back to its previous equipment, items and flag, but only where the row still holds
- * exactly what the run wrote (or already holds its previous values again). Rows changed since are conflicts (left
- * alone, both values reported); rows deleted since are missing. Same lock, signal and exit-code rules as the
- * migration; the revert is recorded as a run of its own, and a run is reverted at most once. One transaction, or with
- * --online one per page (a revert stopped part-way is finished by running it again).
+ * The exact undo of one migration run, run by the shared run lifecycle: in one transaction, or with --online one per
+ * page (a revert stopped part-way is finished by running it again).
  */
 @Injectable()
 export class RevertService {
   constructor(
-    private readonly transactions: GuardedTransactionRunner,
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly database: DatabaseConnection,
+    private readonly lifecycle: RunLifecycle,
     private readonly output: CliOutput,
   ) {}
 
-  async run(options: RevertOptions): Promise<RevertSummary> {
-    const reportFile = options.reportPath ? ReportFileWriter.open(options.reportPath) : undefined;
-    const stopListening = this.transactions.listen();
-    try {
-      const target = await this.database.open({ announceOn: 'stdout' });
-      await this.database.assertAccess('revert');
-      this.transactions.checkpoint();
-      const revert = { id: randomUUID(), startedAt: new Date(), target };
-      const { saved, ...summary } =
-        options.online && !options.dryRun ? await this.online(options, revert, reportFile) : await this.atomic(options, revert, reportFile);
-      this.output.line();
-      this.output.line('--- Revert Report ---');
-      this.output.line(`Total Processed: ${summary.total_processed}`);
-      this.output.line(`Reverted: ${summary.reverted}`);
-      this.output.line(`Conflicts: ${summary.conflicts}`);
-      this.output.line(`Missing: ${summary.missing}`);
-      if (summary.refused > 0) this.output.line(`Refused by the database: ${summary.refused}`);
-      this.output.line();
-      if (saved) this.output.line(`Report saved to: ${options.reportPath}`);
-      this.output.line('Revert completed successfully!');
-      return summary;
-    } catch (error) {
-      reportFile?.discard();
-      throw this.transactions.interruptedOr(error);
-    } finally {
-      stopListening();
-    }
+  run(options: RevertOptions): Promise<RevertSummary> {
+    return this.lifecycle.run(new RevertJob(options, this.output), { ...options, strategy: options.online ? 'online' : 'atomic' });
   }
+}
 
-  /** The whole revert in one transaction: commits, or rolls back for --dry-run (or on any failure). */
-  private async atomic(options: RevertOptions, revert: RevertMeta, reportFile?: ReportFileWriter): Promise<RevertSummary & { saved?: boolean }> {
-    if (options.online) this.output.line('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
-    const outcome = await this.transactions.run(options, revert.id, async (transaction) => {
-      const manager = transaction.queryRunner.manager;
-      const { total, minId } = await this.begin(manager, options, revert);
-      const repository = new RevertRepository(transaction.queryRunner, options.runId, revert.id);
-      const tally = new RevertTally();
-      for (let afterId = minId - 1; ; ) {
-        transaction.checkpoint();
-        const page = await this.revertNextPage(repository, afterId, options.batchSize, tally);
-        if (reportFile && page.details) reportFile.append(page.details);
-        afterId = page.lastId;
-        if (!page.more) break;
-      }
-      await this.end(manager, options, revert, total, tally, reportFile);
-      if (options.dryRun) this.output.line('Rolling back changes (dry run mode)');
-      return { commit: !options.dryRun, result: tally.summary };
-    });
-    // The outcome is settled: nothing from here on may be reported as a rollback.
-    if (outcome.acknowledgementLost) {
-      this.output.note(`Note: the connection was lost while committing; run ${revert.id} is recorded, so the revert committed`);
-    }
-    const saved = await reportFile?.publishAfterEnd(
-      (line) => this.output.note(line),
-      outcome.committed ? `the revert is committed (run ${revert.id})` : 'nothing was changed (dry run)',
-    );
-    return { ...outcome.result, saved };
-  }
+/** Where a revert stands: the keyset position, the tallies so far, and (online) the committed pages' report details. */
+interface RevertState {
+  total: number;
+  lastId: number;
+  tally: RevertTally;
+  details: string[];
+  startedAt: Date;
+}
 
-  /**
-   * One transaction per page under the session-level migration lock: no row stays locked longer than a page. The
-   * revert's own run row and checkpoint commit with each page; stopped part-way, it exits 4 (or 130/143), and running
-   * it again finishes it (rows it already restored count as reverted).
-   */
-  private async online(options: RevertOptions, revert: RevertMeta, reportFile?: ReportFileWriter): Promise<RevertSummary & { saved?: boolean }> {
-    const lock = await acquireSessionMigrationLock(this.dataSource, options.waitForLockSeconds);
-    const progress = { pages: 0, lastId: 0, total: 0 };
-    const tally = new RevertTally();
-    const details: string[] = [];
-    try {
-      const begun = await this.transactions.run(
-        options,
-        revert.id,
-        async (transaction) => ({ commit: true, result: await this.begin(transaction.queryRunner.manager, options, revert, 'online') }),
-        { lockHeld: true, settles: false },
-      );
-      progress.total = begun.result.total;
-      progress.lastId = begun.result.minId - 1;
-      for (let more = begun.result.total > 0; more; ) {
-        await lock.assertHeld();
-        this.transactions.checkpoint();
-        const page = await this.transactions.run(
-          options,
-          revert.id,
-          async (transaction) => {
-            const pageTally = new RevertTally();
-            const repository = new RevertRepository(transaction.queryRunner, options.runId, revert.id);
-            const step = await this.revertNextPage(repository, progress.lastId, options.batchSize, pageTally);
-            const summary = sum(tally.summary, pageTally.summary);
-            await new MigrationRunRepository(transaction.queryRunner.manager).saveCheckpoint(
-              revert.id,
-              { lastId: step.lastId, position: summary.total_processed, after: {}, pages: progress.pages + 1 },
-              { ...summary },
-            );
-            return { commit: true, result: { step, pageTally } };
-          },
-          {
-            lockHeld: true,
-            settles: false,
-            committed: async (manager) => ((await new MigrationRunRepository(manager).find(revert.id))?.checkpoint?.pages ?? 0) > progress.pages,
-          },
-        );
-        tally.absorb(page.result.pageTally);
-        if (page.result.step.details) details.push(page.result.step.details);
-        progress.pages += 1;
-        progress.lastId = page.result.step.lastId;
-        more = page.result.step.more;
-      }
-      for (const json of details) reportFile?.append(json);
-      await this.transactions.run(
-        options,
-        revert.id,
-        async (transaction) => {
-          await this.end(transaction.queryRunner.manager, options, revert, progress.total, tally, reportFile);
-          return { commit: true, result: undefined };
-        },
-        { lockHeld: true, committed: async (manager) => (await new MigrationRunRepository(manager).findStatus(revert.id)) === 'completed' },
-      );
-      const saved = await reportFile?.publishAfterEnd((line) => this.output.note(line), `the revert is committed (run ${revert.id})`);
-      return { ...tally.summary, saved };
-    } catch (error) {
-      const cause = this.transactions.interruptedOr(error);
-      if (progress.total === 0 && progress.pages === 0) throw cause;
-      await new MigrationRunRepository(this.dataSource.manager)
-        .setStatus(revert.id, cause instanceof Error && cause.name === 'InterruptedError' ? 'interrupted' : 'failed')
-        .catch(() => undefined);
-      throw stoppedRunError(cause, {
-        pages: progress.pages,
-        committed: `${tally.summary.total_processed} of ${progress.total} changed assessments reverted`,
-        waysOn: `finish with: npm run cli -- revert-equipment-migration ${options.runId} --online`,
-      });
-    } finally {
-      await lock.release();
-    }
-  }
+/**
+ * The exact undo of one migration run (completed, or an online run that stopped part-way: exactly its committed
+ * rows): every row it changed goes back to its previous equipment, items and flag, but only where the row still holds
+ * exactly what the run wrote (or already holds its previous values again). Rows changed since are conflicts (left
+ * alone, both values reported); rows deleted since are missing. The revert is recorded as a run of its own, and a run
+ * is reverted at most once.
+ */
+class RevertJob implements DataChangeJob<RevertState, RevertSummary> {
+  readonly access = 'revert' as const;
+  readonly noun = 'revert';
 
-  /** Checks the run can be reverted, records the revert's own run, and counts the run's changes. */
-  private async begin(
-    manager: EntityManager,
-    options: RevertOptions,
-    revert: RevertMeta,
-    mode: 'atomic' | 'online' = 'atomic',
-  ): Promise<{ total: number; minId: number }> {
-    const runs = new MigrationRunRepository(manager);
+  constructor(
+    private readonly options: RevertOptions,
+    private readonly output: CliOutput,
+  ) {}
+
+  async begin(transaction: GuardedTransaction, context: RunContext): Promise<JobStart<RevertState>> {
+    const { options } = this;
+    const runs = new MigrationRunRepository(transaction.queryRunner.manager);
     const reverted = await runs.findForUpdate(options.runId);
     if (!reverted) throw new UsageError(`No migration run ${options.runId} (see \`npm run cli -- migration-runs\`)`);
     if (reverted.kind !== 'migrate') throw new UsageError(`Run ${options.runId} is a revert: only migration runs can be reverted`);
     if (reverted.status === 'reverted') {
       throw new UsageError(`Run ${options.runId} was already reverted (by run ${reverted.revertedByRunId}); a run is reverted at most once`);
     }
+    if (context.strategy === 'online' && context.dryRun) {
+      this.output.line('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
+    }
     this.output.line('Starting equipment migration revert...');
-    if (options.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
-    await runs.start({ id: revert.id, kind: 'revert', mode, startedAt: revert.startedAt, options: recordedOptions(options), revertsRunId: options.runId });
-    const { total, minId } = await new RevertRepository(manager.queryRunner!, options.runId, revert.id).countChanges();
+    if (context.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
+    const startedAt = new Date();
+    const online = context.strategy === 'online' && !context.dryRun;
+    await runs.start({ id: context.runId, kind: 'revert', mode: online ? 'online' : 'atomic', startedAt, options: recordedOptions(options), revertsRunId: options.runId });
+    const { total, minId } = await this.repository(transaction, context).countChanges();
     this.output.line(`Found ${total} changed assessments to revert (run ${options.runId})`);
-    return { total, minId };
+    // The keyset starts just below the run's own lowest id (ids may be 0 or negative).
+    return { state: { total, lastId: minId - 1, tally: new RevertTally(), details: [], startedAt }, pages: 0 };
   }
 
-  /** Checks the counts add up, prints the problems, completes the revert's run and finishes its report file. */
-  private async end(
-    manager: EntityManager,
-    options: RevertOptions,
-    revert: RevertMeta,
-    total: number,
-    tally: RevertTally,
-    reportFile?: ReportFileWriter,
-  ): Promise<void> {
-    const { summary, listed } = tally;
+  async work(transaction: GuardedTransaction, state: RevertState, context: RunContext, pages: 'all' | 'one') {
+    const repository = this.repository(transaction, context);
+    if (pages === 'all') {
+      for (let afterId = state.lastId; ; ) {
+        transaction.checkpoint();
+        const page = await this.revertNextPage(repository, afterId, state.tally);
+        if (context.reportFile && page.details) context.reportFile.append(page.details);
+        afterId = page.lastId;
+        if (!page.more) return { state: { ...state, lastId: afterId }, more: false };
+      }
+    }
+    const pageTally = new RevertTally();
+    const page = await this.revertNextPage(repository, state.lastId, pageTally);
+    const tally = new RevertTally();
+    tally.absorb(state.tally);
+    tally.absorb(pageTally);
+    const details = page.details ? [...state.details, page.details] : state.details;
+    return { state: { ...state, lastId: page.lastId, tally, details }, more: page.more };
+  }
+
+  async checkpoint(transaction: GuardedTransaction, state: RevertState, context: RunContext, pages: number): Promise<void> {
+    const summary = state.tally.summary;
+    await new MigrationRunRepository(transaction.queryRunner.manager).saveCheckpoint(
+      context.runId,
+      { lastId: state.lastId, position: summary.total_processed, after: {}, pages },
+      { ...summary },
+    );
+  }
+
+  async end(transaction: GuardedTransaction, state: RevertState, context: RunContext): Promise<RevertSummary> {
+    const { options } = this;
+    const { summary, listed } = state.tally;
+    const { reportFile } = context;
+    for (const json of state.details) reportFile?.append(json);
     // Every recorded change must have been decided: counts that do not add up mean rows were missed.
-    if (summary.total_processed !== total) {
-      throw new CommandFailedError(`The revert decided ${summary.total_processed} of the ${total} changed assessments; rolled back, nothing was changed`);
+    if (summary.total_processed !== state.total) {
+      throw new CommandFailedError(`The revert decided ${summary.total_processed} of the ${state.total} changed assessments; rolled back, nothing was changed`);
     }
     const problems = summary.conflicts + summary.missing + summary.refused;
     for (const line of listed) this.output.line(line);
     if (problems > listed.length) this.output.line(`... and ${problems - listed.length} more (${reportFile ? 'see the report' : 'run with --save-report to see them all'})`);
-    const runs = new MigrationRunRepository(manager);
-    await runs.complete(revert.id, { ...summary }, null);
-    if (!options.dryRun) await runs.markReverted(options.runId, revert.id);
-    const { target } = revert;
+    const runs = new MigrationRunRepository(transaction.queryRunner.manager);
+    await runs.complete(context.runId, { ...summary }, null);
+    if (!context.dryRun) await runs.markReverted(options.runId, context.runId);
+    const { database } = context;
     // Written and synced before the commit; renamed into place after it (a failed revert keeps an old report).
     reportFile?.finish({
       report_version: REPORT_VERSION,
       run: {
-        id: revert.id,
-        dry_run: options.dryRun,
+        id: context.runId,
+        dry_run: context.dryRun,
         reverts_run_id: options.runId,
-        started_at: revert.startedAt.toISOString(),
+        started_at: state.startedAt.toISOString(),
         finished_at: new Date().toISOString(),
-        database: { host: target.host, port: target.port, name: target.database, user: target.user },
+        database: { host: database.host, port: database.port, name: database.database, user: database.user },
       },
       summary,
     });
+    return { ...summary };
+  }
+
+  print(summary: RevertSummary, _context: RunContext, saved: boolean): void {
+    this.output.line();
+    this.output.line('--- Revert Report ---');
+    this.output.line(`Total Processed: ${summary.total_processed}`);
+    this.output.line(`Reverted: ${summary.reverted}`);
+    this.output.line(`Conflicts: ${summary.conflicts}`);
+    this.output.line(`Missing: ${summary.missing}`);
+    if (summary.refused > 0) this.output.line(`Refused by the database: ${summary.refused}`);
+    this.output.line();
+    if (saved) this.output.line(`Report saved to: ${this.options.reportPath}`);
+    this.output.line('Revert completed successfully!');
+  }
+
+  position(state: RevertState) {
+    return { done: state.tally.summary.total_processed, total: state.total, unit: 'changed assessments' };
+  }
+
+  stopped(state: RevertState) {
+    return {
+      committed: `${state.tally.summary.total_processed} of ${state.total} changed assessments reverted`,
+      waysOn: `finish with: npm run cli -- revert-equipment-migration ${this.options.runId} --online`,
+    };
+  }
+
+  private repository(transaction: GuardedTransaction, context: RunContext): RevertRepository {
+    return new RevertRepository(transaction.queryRunner, this.options.runId, context.runId);
   }
 
   /** Reads and reverts the next keyset page of the run's changes (ids above `afterId`), tallying each decision. */
-  private async revertNextPage(
-    repository: RevertRepository,
-    afterId: number,
-    batchSize: number,
-    tally: RevertTally,
-  ): Promise<{ lastId: number; more: boolean; details: string }> {
-    const page = await repository.readPage(afterId, batchSize);
+  private async revertNextPage(repository: RevertRepository, afterId: number, tally: RevertTally): Promise<{ lastId: number; more: boolean; details: string }> {
+    const page = await repository.readPage(afterId, this.options.batchSize);
     if (page.length === 0) return { lastId: afterId, more: false, details: '' };
     const details = tally.add(await this.revertPage(repository, page));
-    return { lastId: page[page.length - 1].id, more: page.length === batchSize, details };
+    return { lastId: page[page.length - 1].id, more: page.length === this.options.batchSize, details };
   }
 
   /** Decides each change of a page and restores the rows that still hold what the run wrote (guarded by version). */
@@ -285,11 +215,6 @@ export class RevertService {
   }
 }
 
-interface RevertMeta {
-  id: string;
-  startedAt: Date;
-  target: DatabaseTarget;
-}
 
 const sum = (a: RevertSummary, b: RevertSummary): RevertSummary => ({
   total_processed: a.total_processed + b.total_processed,

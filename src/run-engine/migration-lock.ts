@@ -58,10 +58,14 @@ export async function acquireSessionMigrationLock(dataSource: DataSource, waitSe
   };
 }
 
-/** Whether some session holds the migration lock now (for telling a live online run from one whose process died). */
+/** Whether some session holds the migration lock on this database now (advisory locks are per database) (for telling a live online run from one whose process died). */
 export async function migrationLockHeld(dataSource: DataSource): Promise<boolean> {
   const [row] = await dataSource.query(
-    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1 AND objsubid = 1) AS held`,
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1 AND objsubid = 1
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ) AS held`,
     [EQUIPMENT_MIGRATION_LOCK_KEY],
   );
   return row.held;

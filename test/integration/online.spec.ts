@@ -149,7 +149,8 @@ describe('online mode', () => {
       cli.signal('SIGKILL');
       await cli.exited;
       await pollUntil(async () => {
-        const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 1162956103`);
+        const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+            WHERE l.locktype = 'advisory' AND l.objid = 1162956103 AND d.datname = current_database()`);
         return n === 0 ? true : undefined;
       }, 'the lock to go with the killed process');
       expect(await runRow(runId)).toMatchObject({ status: 'running' });

@@ -1,0 +1,220 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { MigrationRunRepository } from '../audit-store/migration-run.repository';
+import { CommandFailedError, LockedError } from '../cli/cli-errors';
+import { CliOutput } from '../cli/cli-output.service';
+import { createProgress, Progress } from '../cli/progress';
+import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
+import { DatabaseTarget } from '../config/database-config';
+import { DatabaseConnection } from '../database/database-connection.service';
+import { TableAccess } from '../database/privilege-check';
+import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards, TransactionOutcome } from './guarded-transaction';
+import { acquireSessionMigrationLock, HeldMigrationLock } from './migration-lock';
+import { ReportFileWriter } from './report-file.writer';
+import { StoppedRunState, stoppedRunError } from './stopped-run';
+import { DEFAULT_THROTTLE_LIMITS, Throttle, ThrottleLimits, ThrottleProbe } from './throttle';
+
+/** How a run's transactions are cut: one for the whole run (the guide's), or one per page (online). */
+export type TransactionStrategy = 'atomic' | 'online';
+
+export interface RunSettings extends TransactionGuards {
+  strategy: TransactionStrategy;
+  dryRun: boolean;
+  reportPath?: string;
+  /** Online: when the run waits for the database before a page. */
+  throttle?: ThrottleLimits;
+  /** Online: a progress bar (a terminal) or periodic lines on stderr. */
+  progress?: boolean;
+}
+
+/** What a job sees of its run. */
+export interface RunContext {
+  /** The audit-trail run id (a resumed run keeps its recorded one: see DataChangeJob.begin). */
+  runId: string;
+  strategy: TransactionStrategy;
+  dryRun: boolean;
+  database: DatabaseTarget;
+  reportFile?: ReportFileWriter;
+}
+
+/** Where a job's run starts: its own state, and the pages already committed (a resumed online run's). */
+export interface JobStart<S> {
+  state: S;
+  pages: number;
+  /** Set when the job took over a recorded run (a resume): its id replaces the new one. */
+  runId?: string;
+  /** A resumed run's recorded settings (page guards, throttle), in place of this invocation's. */
+  settings?: Partial<RunSettings>;
+}
+
+/**
+ * One data-changing job (the migration, the revert), as the run lifecycle drives it. The lifecycle owns the lock, the
+ * transactions, signals, the report file's fate and the ending; the job owns its SQL, tallies and lines. State is
+ * treated as immutable: a page that rolls back leaves the state the lifecycle holds as it was.
+ */
+export interface DataChangeJob<S, R> {
+  /** What the job does to the tables (the pre-flight privilege check). */
+  readonly access: TableAccess;
+  /** Checks what it is asked, records its run and fixes its scope (the first transaction). */
+  begin(transaction: GuardedTransaction, context: RunContext): Promise<JobStart<S>>;
+  /** Works on `state` in `transaction`: every page (atomic), or the next one (online). */
+  work(transaction: GuardedTransaction, state: S, context: RunContext, pages: 'all' | 'one'): Promise<{ state: S; more: boolean }>;
+  /** Online: records the page's checkpoint in its own transaction (`pages`: committed once this one commits). */
+  checkpoint(transaction: GuardedTransaction, state: S, context: RunContext, pages: number): Promise<void>;
+  /** Final checks; completes the run's row and finishes the report file (the last transaction). */
+  end(transaction: GuardedTransaction, state: S, context: RunContext): Promise<R>;
+  /** The job's closing lines, once the outcome is settled (`saved`: the report reached its path). */
+  print(result: R, context: RunContext, saved: boolean): void;
+  /** Online: how far the run is, for its progress bar or lines. */
+  position(state: S): { done: number; total: number; unit: string };
+  /** How far a stopped online run got, and the ways on from there. */
+  stopped(state: S, context: RunContext, pages: number): Omit<StoppedRunState, 'pages'>;
+  /** The noun for notes: "migration", "revert". */
+  readonly noun: string;
+}
+
+/**
+ * The life of every data-changing run, written once (twenty-server's command-runner pattern): open the database and
+ * check access, listen for signals, open the report file before anything is touched, take the lock, run the job's
+ * transactions as the strategy cuts them, and end it: a dry run rolls back; otherwise the report is finished before
+ * the commit and reaches its path only after it; a failure after the commit is never reported as a rollback.
+ * - atomic: one transaction (transaction-scoped advisory lock); everything or nothing.
+ * - online: the session-level lock on a connection of its own; a transaction to begin, one per page (each recording
+ *   the run's checkpoint), one to end. Stopped part-way, the run is marked interrupted or failed and the last line
+ *   says how far it got and how to go on (exit 130/143/4).
+ */
+@Injectable()
+export class RunLifecycle {
+  constructor(
+    private readonly transactions: GuardedTransactionRunner,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly database: DatabaseConnection,
+    private readonly output: CliOutput,
+    @Inject(INTERRUPTION) private readonly interruption: Interruption,
+  ) {}
+
+  async run<S, R>(job: DataChangeJob<S, R>, settings: RunSettings): Promise<R> {
+    // Checked before any database work: an unwritable report path changes nothing.
+    const reportFile = settings.reportPath ? ReportFileWriter.open(settings.reportPath) : undefined;
+    const stopListening = this.transactions.listen();
+    try {
+      const database = await this.database.open({ announceOn: 'stdout' });
+      await this.database.assertAccess(job.access);
+      this.transactions.checkpoint();
+      const context: RunContext = { runId: randomUUID(), strategy: settings.strategy, dryRun: settings.dryRun, database, reportFile };
+      const { result, committed, acknowledgementLost } =
+        settings.strategy === 'online' && !settings.dryRun
+          ? await this.online(job, settings, context)
+          : await this.atomic(job, settings, context);
+      // The outcome is settled: nothing from here on may be reported as a rollback.
+      if (acknowledgementLost) {
+        this.output.note(`Note: the connection was lost while committing; run ${context.runId} is recorded, so the ${job.noun} committed`);
+      }
+      const saved = await reportFile?.publishAfterEnd(
+        (line) => this.output.note(line),
+        committed ? `the ${job.noun} is committed (run ${context.runId})` : 'nothing was changed (dry run)',
+      );
+      job.print(result, context, saved === true);
+      return result;
+    } catch (error) {
+      reportFile?.discard();
+      throw this.transactions.interruptedOr(error);
+    } finally {
+      stopListening();
+    }
+  }
+
+  private async atomic<S, R>(job: DataChangeJob<S, R>, settings: RunSettings, context: RunContext) {
+    return this.transactions.run(settings, context.runId, async (transaction) => {
+      const start = await job.begin(transaction, context);
+      const { state } = await job.work(transaction, start.state, context, 'all');
+      const result = await job.end(transaction, state, context);
+      if (context.dryRun) this.output.line('Rolling back changes (dry run mode)');
+      return { commit: !context.dryRun, result };
+    });
+  }
+
+  private async online<S, R>(job: DataChangeJob<S, R>, settings: RunSettings, context: RunContext) {
+    const lock = await this.lock(settings);
+    const probe = new ThrottleProbe(this.dataSource);
+    let progress: { state: S; pages: number } | undefined;
+    let bar: Progress | undefined;
+    const runs = (manager = this.dataSource.manager) => new MigrationRunRepository(manager);
+    try {
+      const begun = await this.transactions.run(
+        settings,
+        context.runId,
+        async (transaction) => ({ commit: true, result: await job.begin(transaction, context) }),
+        { lockHeld: true, settles: false },
+      );
+      if (begun.result.runId) context.runId = begun.result.runId;
+      Object.assign(settings, begun.result.settings);
+      progress = { state: begun.result.state, pages: begun.result.pages };
+      const throttle = new Throttle(settings.throttle ?? DEFAULT_THROTTLE_LIMITS, probe, (line) => this.output.note(line));
+      const start = job.position(progress.state);
+      bar = createProgress({ enabled: settings.progress === true, total: start.total, stream: this.output.progressStream, unit: start.unit });
+      bar.advance(start.done);
+      for (let more = start.total > 0; more; ) {
+        await lock.assertHeld();
+        await throttle.beforePage(() => this.transactions.checkpoint());
+        const before: { state: S; pages: number } = progress;
+        const page: TransactionOutcome<{ state: S; more: boolean }> = await this.transactions.run(
+          settings,
+          context.runId,
+          async (transaction) => {
+            const worked = await job.work(transaction, before.state, context, 'one');
+            await job.checkpoint(transaction, worked.state, context, before.pages + 1);
+            // Measured while the page's row locks are held: sessions waiting on them hold the next page back.
+            throttle.recordBlocked(await probe.blockedSessions([await backendPid(transaction)]));
+            return { commit: true, result: worked };
+          },
+          {
+            lockHeld: true,
+            settles: false,
+            // After a lost COMMIT answer: the page committed if the run's checkpoint moved past it.
+            committed: async (manager): Promise<boolean> => ((await runs(manager).find(context.runId))?.checkpoint?.pages ?? 0) > before.pages,
+          },
+        );
+        progress = { state: page.result.state, pages: before.pages + 1 };
+        bar.advance(Math.max(0, job.position(progress.state).done - job.position(before.state).done));
+        more = page.result.more;
+      }
+      bar.stop();
+      const finalState = progress.state;
+      return await this.transactions.run(
+        settings,
+        context.runId,
+        async (transaction) => ({ commit: true, result: await job.end(transaction, finalState, context) }),
+        { lockHeld: true, committed: async (manager) => (await runs(manager).findStatus(context.runId)) === 'completed' },
+      );
+    } catch (error) {
+      const cause = this.transactions.interruptedOr(error);
+      if (!progress) throw cause;
+      // Marked on a fresh connection; if the database is gone the run stays 'running' with no lock: interrupted.
+      await runs()
+        .setStatus(context.runId, cause instanceof InterruptedError ? 'interrupted' : 'failed')
+        .catch(() => undefined);
+      this.interruption.settle();
+      throw stoppedRunError(cause, { ...job.stopped(progress.state, context, progress.pages), pages: progress.pages });
+    } finally {
+      bar?.stop();
+      await lock.release();
+    }
+  }
+
+  private async lock(settings: RunSettings): Promise<HeldMigrationLock> {
+    try {
+      return await acquireSessionMigrationLock(this.dataSource, settings.waitForLockSeconds);
+    } catch (error) {
+      if (error instanceof LockedError) throw error;
+      throw this.transactions.interruptedOr(new CommandFailedError(`Failed to take the migration lock: ${(error as Error).message}; nothing was changed`));
+    }
+  }
+}
+
+async function backendPid(transaction: GuardedTransaction): Promise<number> {
+  const [row] = await transaction.queryRunner.query('SELECT pg_backend_pid() AS pid');
+  return row.pid;
+}
