@@ -45,15 +45,20 @@ export class RecordedRunReader {
     const c = changeColumns(this.manager.connection);
     const a = assessmentColumns(this.manager.connection);
     // Changes recorded before user ids were kept take the assessment's user, if it is still there.
+    // The keyset page is cut from the primary key first (run_id, assessment_id), then joined: with the joins in the same
+    // query the planner misjudges the run's row count and sorts everything after the cursor, for every page.
     return this.manager.query(
       `SELECT c.${c.assessmentId} AS id, COALESCE(c.${c.userId}, x.${a.userId}) AS "userId", u.${a.usersEmail} AS "userEmail",
               c.${c.previousEquipment}::text AS "equipmentJson", c.${c.previousItems}::text AS "itemsJson",
               c.${c.previousFlag} AS "reassessmentRequired", c.${c.newEquipment}::text AS "storedEquipmentJson"
-         FROM ${c.table} AS c
+         FROM (
+           SELECT * FROM ${c.table}
+            WHERE ${c.runId} = $1 AND ($2::bigint IS NULL OR ${c.assessmentId} > $2::bigint)
+            ORDER BY ${c.runId}, ${c.assessmentId} LIMIT $3
+         ) AS c
          LEFT JOIN ${a.table} AS x ON c.${c.userId} IS NULL AND x.${a.id} = c.${c.assessmentId}
          LEFT JOIN ${a.users} AS u ON u.${a.usersId} = COALESCE(c.${c.userId}, x.${a.userId})
-        WHERE c.${c.runId} = $1 AND ($2::bigint IS NULL OR c.${c.assessmentId} > $2::bigint)
-        ORDER BY c.${c.assessmentId} LIMIT $3`,
+        ORDER BY c.${c.assessmentId}`,
       [runId, afterId, limit],
     );
   }
@@ -65,7 +70,7 @@ export class RecordedRunReader {
               ${e.originalEquipment}::text AS "equipmentJson", ${e.originalItems}::text AS "itemsJson", false AS "reassessmentRequired"
          FROM ${e.table}
         WHERE ${e.runId} = $1 AND ($2::bigint IS NULL OR ${e.assessmentId} > $2::bigint)
-        ORDER BY ${e.assessmentId} LIMIT $3`,
+        ORDER BY ${e.runId}, ${e.assessmentId} LIMIT $3`,
       [runId, afterId, limit],
     );
   }

@@ -44,6 +44,8 @@ export interface MigrationState {
   /** An atomic run's tally (its one transaction fills it); an online run's is built from the audit trail at the end. */
   tally?: MigrationTally;
   startedAt: string;
+  /** Online: the next page's candidates, read in the previous page's transaction while it classified (see onePage). */
+  prefetched?: { afterId: number; rows: CandidateRow[] };
 }
 
 export interface MigrationResult {
@@ -184,15 +186,23 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     }
   }
 
-  /** An online run's next page: read, classify, write with its audit rows and error rows; the state after it. */
+  /**
+   * An online run's next page: read, classify, write with its audit rows and error rows; the state after it. The next
+   * page's read is sent first, so the database reads it while Node classifies this one (as the atomic run overlaps
+   * them); reading it in this page's transaction is safe because every write is guarded by the row version read.
+   */
   private async onePage(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState) {
     const { scope, checkpoint } = state;
     const { options } = this;
-    const candidates = await repository.readPage(checkpoint.lastId, scope.maxId, options.batchSize);
+    const candidates =
+      state.prefetched?.afterId === checkpoint.lastId ? state.prefetched.rows : await repository.readPage(checkpoint.lastId, scope.maxId, options.batchSize);
     transaction.checkpoint();
     const last = candidates.length < options.batchSize;
     const lastId = last ? scope.maxId : candidates[candidates.length - 1].id;
+    const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize);
+    reading?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const { classified } = await this.pages.finish(repository, await this.pages.start(repository, candidates, false), false);
+    const prefetched = reading && { afterId: lastId, rows: await reading };
     const tally = new MigrationTally(scope.before, undefined, undefined, { summary: state.summary, after: checkpoint.after as EquipmentDistribution });
     tally.add(classified);
     const differing = options.expectPlan?.differingUpTo(classified, checkpoint.lastId, lastId, last);
@@ -209,7 +219,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       after: tally.after,
       pages: checkpoint.pages,
     };
-    return { state: { ...state, checkpoint: next, summary: tally.summary }, more: !last };
+    return { state: { ...state, checkpoint: next, summary: tally.summary, prefetched }, more: !last };
   }
 
   async checkpoint(transaction: GuardedTransaction, state: MigrationState, context: RunContext, pages: number): Promise<void> {

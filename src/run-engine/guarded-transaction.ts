@@ -23,6 +23,8 @@ export interface GuardedTransaction {
   checkpoint(): void;
   /** Runs before the rollback when the work fails (to let statements sent ahead finish first). */
   beforeRollback(cleanup: () => Promise<void>): void;
+  /** The server process of the transaction's connection. */
+  readonly backendPid: number;
 }
 
 /** How the work asks its transaction to end. */
@@ -143,12 +145,15 @@ export class GuardedTransactionRunner {
     let connectionError: Error | undefined;
     connectionOf(queryRunner)?.once('error', (error: Error) => (connectionError = error));
     const cleanups: (() => Promise<void>)[] = [];
+    let backend: BackendIdentity | undefined;
     const transaction: GuardedTransaction = {
       queryRunner,
       checkpoint: () => this.interruption.throwIfRaised(),
       beforeRollback: (cleanup) => void cleanups.push(cleanup),
+      get backendPid() {
+        return backend!.pid;
+      },
     };
-    let backend: BackendIdentity | undefined;
     let ending: TransactionEnding<T>;
     try {
       try {
@@ -198,21 +203,26 @@ export class GuardedTransactionRunner {
 
   /** The transaction's settings; returns the backend's identity, to tell later whether it is gone. */
   private async prepare(queryRunner: QueryRunner, guards: TransactionGuards): Promise<BackendIdentity> {
-    // SET LOCAL takes no bind parameters; the values are validated integers.
-    await queryRunner.query(`SET LOCAL lock_timeout = '${Math.trunc(guards.lockTimeoutSeconds * 1000)}ms'`);
-    if (guards.statementTimeoutSeconds !== undefined) {
-      await queryRunner.query(`SET LOCAL statement_timeout = '${Math.trunc(guards.statementTimeoutSeconds * 1000)}ms'`);
-    }
-    // A role under a row-level security policy would see, and migrate, only part of the table: with row security off,
-    // its first query fails instead (the preflight refuses such a role before this point).
-    await queryRunner.query(`SET LOCAL row_security = off`);
-    // PostgreSQL does not notice a vanished client while a session waits on a lock: without this (14+), a run
-    // killed or interrupted during such a wait would keep its transaction and the migration lock until the wait ends.
-    await queryRunner.query(
-      `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
-                   THEN set_config('client_connection_check_interval', '500ms', true) END`,
+    // One round trip (an online run begins a transaction per page): set_config(…, true) is SET LOCAL.
+    // - A role under a row-level security policy would see, and migrate, only part of the table: with row security
+    //   off, its first query fails instead (the preflight refuses such a role before this point).
+    // - PostgreSQL does not notice a vanished client while a session waits on a lock: without
+    //   client_connection_check_interval (14+), a run killed or interrupted during such a wait would keep its
+    //   transaction and the migration lock until the wait ends.
+    const [row] = await queryRunner.query(
+      `SELECT set_config('lock_timeout', $1, true),
+              CASE WHEN $2::text IS NOT NULL THEN set_config('statement_timeout', $2, true) END,
+              set_config('row_security', 'off', true),
+              CASE WHEN current_setting('server_version_num')::int >= 140000
+                   THEN set_config('client_connection_check_interval', '500ms', true) END,
+              pid, backend_start::text AS "startedAt"
+         FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
+      [
+        `${Math.trunc(guards.lockTimeoutSeconds * 1000)}ms`,
+        guards.statementTimeoutSeconds === undefined ? null : `${Math.trunc(guards.statementTimeoutSeconds * 1000)}ms`,
+      ],
     );
-    return CommitLookup.identify(queryRunner);
+    return { pid: row.pid, startedAt: row.startedAt };
   }
 
   /**

@@ -167,7 +167,7 @@ export class RunLifecycle {
             const worked = await job.work(transaction, before.state, context, 'one');
             await job.checkpoint(transaction, worked.state, context, before.pages + 1);
             // Measured while the page's row locks are held: sessions waiting on them hold the next page back.
-            throttle.recordBlocked(await probe.blockedSessions([await backendPid(transaction)]));
+            throttle.recordBlocked(await probe.blockedSessions([transaction.backendPid]));
             return { commit: true, result: worked };
           },
           {
@@ -214,7 +214,3 @@ export class RunLifecycle {
   }
 }
 
-async function backendPid(transaction: GuardedTransaction): Promise<number> {
-  const [row] = await transaction.queryRunner.query('SELECT pg_backend_pid() AS pid');
-  return row.pid;
-}
