@@ -63,6 +63,11 @@ describe('the CLI entry (node bin/cli.js)', () => {
       for (const option of ALL_OPTIONS) expect(result.stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
       expect(result.stdout).toContain('Exit codes:');
       for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
+      // The defaults come from the options themselves (nest-commander's defaultValue), so help shows them, in the
+      // option's own entry (not running into the next option's lines).
+      for (const [option, value] of [['--batch-size', 5000], ['--wait-for-lock', 0], ['--lock-timeout', 10]]) {
+        expect(result.stdout).toMatch(new RegExp(`^\\s+${option}\\b(?:(?!\\n\\s+-)[^])*\\(default:\\s+${value}\\)`, 'm'));
+      }
       // Help never touches the database.
       expect(output(result)).not.toContain('Database:');
     });
@@ -81,6 +86,19 @@ describe('the CLI entry (node bin/cli.js)', () => {
       expectExit(result, 2);
       expect(result.stderr).toMatch(/unknown option '--bogus'/);
       expect(result.stderr).toContain(NPM_HINT);
+      expect(output(result)).not.toContain('Database:');
+    });
+
+    // These options have defaults (shown in --help): the refusal must come from the option being given, not from a value.
+    it.each([
+      ['--max-replication-lag', '5'],
+      ['--max-blocked-sessions', '0'],
+      ['--pause', '0'],
+      ['--max-throttle', '300'],
+    ])('%s %s without --online is refused, naming it, before touching the database', async (option, value) => {
+      const result = await runCli(['migrate-equipment', option, value], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stderr).toContain(`${option} needs --online`);
       expect(output(result)).not.toContain('Database:');
     });
 
