@@ -299,7 +299,8 @@ describe('online mode', () => {
             blocking = app.query(`UPDATE assessments SET age = 1 WHERE id = $1`, [written[0]]);
             await pollUntil(async () => {
               const [{ n }] = await db.dataSource.query(
-                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'reliability-test-session' AND wait_event_type = 'Lock'`,
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND application_name = 'reliability-test-session' AND wait_event_type = 'Lock'`,
               );
               return n > 0 ? true : undefined;
             }, (found) => found !== undefined, { what: 'the app session to wait on the page', timeoutMs: 20_000 });
