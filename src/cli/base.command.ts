@@ -13,4 +13,12 @@ export abstract class BaseCommand extends CommandRunner {
     });
     return super.setCommand(command);
   }
+
+  /**
+   * Whether the option (its attribute name, e.g. `maxThrottle`) was given on the command line: an option with a
+   * `defaultValue` always has a value, so its value cannot tell.
+   */
+  protected given(attribute: string): boolean {
+    return this.command.getOptionValueSource(attribute) === 'cli';
+  }
 }

@@ -4,12 +4,16 @@ import { UsageError } from './cli-errors';
 import { CliOutput } from './cli-output.service';
 import { parseInteger, parsePath } from './option-parsers';
 
-/** The options every data-changing command shares (twenty's base-runner pattern): dry run, report, lock and timeouts. */
+/**
+ * The options every data-changing command shares (twenty's base-runner pattern): dry run, report, lock and timeouts.
+ * The ones with a `defaultValue` (shown in `--help`) are always set; the optional ones mean something when absent.
+ */
 export interface GuardedRunCommandOptions {
   dryRun?: boolean;
   saveReport?: string;
-  waitForLock?: number;
-  lockTimeout?: number;
+  waitForLock: number;
+  lockTimeout: number;
+  /** Absent: no statement_timeout. */
   statementTimeout?: number;
 }
 
@@ -53,11 +57,11 @@ export abstract class GuardedRunCommand extends BaseCommand {
     return false;
   }
 
-  /** The transaction guards, with their defaults. */
+  /** The transaction guards, as the options name them (their defaults come from commander). */
   protected guards(options: GuardedRunCommandOptions) {
     return {
-      waitForLockSeconds: options.waitForLock ?? 0,
-      lockTimeoutSeconds: options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_SECONDS,
+      waitForLockSeconds: options.waitForLock,
+      lockTimeoutSeconds: options.lockTimeout,
       statementTimeoutSeconds: options.statementTimeout,
     };
   }
@@ -72,14 +76,15 @@ export abstract class GuardedRunCommand extends BaseCommand {
     return parsePath(value, '--save-report');
   }
 
-  @Option({ flags: '--wait-for-lock <seconds>', description: 'wait up to <seconds> for another run to finish (default 0)' })
+  @Option({ flags: '--wait-for-lock <seconds>', description: 'wait up to <seconds> for another run to finish', defaultValue: 0 })
   parseWaitForLock(value: string): number {
     return parseInteger(value, '--wait-for-lock', 0, 86_400);
   }
 
   @Option({
     flags: '--lock-timeout <seconds>',
-    description: `give up when a row lock is held longer than this (default ${DEFAULT_LOCK_TIMEOUT_SECONDS}; 0: wait forever)`,
+    description: 'give up when a row lock is held longer than this (0: wait forever)',
+    defaultValue: DEFAULT_LOCK_TIMEOUT_SECONDS,
   })
   parseLockTimeout(value: string): number {
     return parseInteger(value, '--lock-timeout', 0, 86_400);

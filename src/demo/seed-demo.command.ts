@@ -58,7 +58,7 @@ export class DemoSeedService {
 }
 
 interface SeedDemoOptions {
-  count?: number;
+  count: number;
 }
 
 @Command({ name: 'seed-demo', description: 'Load a deterministic sample of legacy assessments (development only)' })
@@ -74,10 +74,10 @@ export class SeedDemoCommand extends BaseCommand {
     if (this.env.NODE_ENV === 'production') {
       throw new UsageError('seed-demo is for development databases only; it refuses to run with NODE_ENV=production');
     }
-    await this.seeder.seed(options.count ?? DEFAULT_DEMO_COUNT);
+    await this.seeder.seed(options.count);
   }
 
-  @Option({ flags: '--count <n>', description: `how many assessments (default ${DEFAULT_DEMO_COUNT})` })
+  @Option({ flags: '--count <n>', description: 'how many assessments', defaultValue: DEFAULT_DEMO_COUNT })
   parseCount(value: string): number {
     return parseInteger(value, '--count', 1, 10_000_000);
   }

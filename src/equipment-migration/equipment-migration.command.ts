@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'nest-commander';
+import { Command, Help, Option } from 'nest-commander';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { CliOutput } from '../cli/cli-output.service';
 import { parseInteger } from '../cli/option-parsers';
@@ -16,17 +16,19 @@ import {
 } from './equipment-migration.service';
 import { ReviewedPlan } from './plan-fingerprint';
 
+/** The options with a `defaultValue` (shown in `--help`) are always set; the optional ones mean something when absent. */
 export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions {
-  batchSize?: number;
+  batchSize: number;
+  /** Absent: no limit. */
   maxErrors?: number;
   progress?: boolean;
   expectPlan?: ReviewedPlan;
   online?: boolean;
   resume?: string;
-  maxReplicationLag?: number;
-  maxBlockedSessions?: number;
-  pause?: number;
-  maxThrottle?: number;
+  maxReplicationLag: number;
+  maxBlockedSessions: number;
+  pause: number;
+  maxThrottle: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -76,20 +78,16 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     super(output, env);
   }
 
-  override setCommand(command: Parameters<GuardedRunCommand['setCommand']>[0]): this {
-    command.addHelpText('after', EXIT_CODES_HELP);
-    return super.setCommand(command);
-  }
-
   async run(_parameters: string[], options: MigrateEquipmentCommandOptions): Promise<void> {
     await this.migration.run(this.resolve(options));
   }
 
-  /** Applies defaults (after catching the options npm swallowed). */
+  /** The service's options (after catching the options npm swallowed). */
   private resolve(options: MigrateEquipmentCommandOptions): EquipmentMigrationOptions {
     const dryRun = this.dryRunRequested(options);
     if (!options.online) {
-      const given = ONLINE_ONLY.find((name) => options[name] !== undefined);
+      // The throttle options have defaults, so whether one was given is asked of commander, not of its value.
+      const given = ONLINE_ONLY.find((name) => this.given(name));
       if (given) throw new UsageError(`${FLAG_OF[given]} needs --online`);
     } else if (!dryRun) {
       if (options.expectPlan && !options.expectPlan.hasRows) {
@@ -101,7 +99,7 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     return {
       dryRun,
       reportPath: options.saveReport,
-      batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      batchSize: options.batchSize,
       maxErrors: options.maxErrors,
       progress: options.progress !== false,
       ...this.guards(options),
@@ -110,16 +108,25 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
       resume: options.resume,
       throttle: options.online
         ? {
-            maxReplicationLagSeconds: options.maxReplicationLag ?? DEFAULT_THROTTLE_LIMITS.maxReplicationLagSeconds,
-            maxBlockedSessions: options.maxBlockedSessions ?? DEFAULT_THROTTLE_LIMITS.maxBlockedSessions,
-            pauseMs: options.pause ?? DEFAULT_THROTTLE_LIMITS.pauseMs,
-            maxThrottleSeconds: options.maxThrottle ?? DEFAULT_THROTTLE_LIMITS.maxThrottleSeconds,
+            maxReplicationLagSeconds: options.maxReplicationLag,
+            maxBlockedSessions: options.maxBlockedSessions,
+            pauseMs: options.pause,
+            maxThrottleSeconds: options.maxThrottle,
           }
         : undefined,
     };
   }
 
-  @Option({ flags: '--batch-size <rows>', description: `candidate rows read and written per page (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})` })
+  @Help('after')
+  exitCodesHelp(): string {
+    return EXIT_CODES_HELP;
+  }
+
+  @Option({
+    flags: '--batch-size <rows>',
+    description: `candidate rows read and written per page (at most ${MAX_BATCH_SIZE})`,
+    defaultValue: DEFAULT_BATCH_SIZE,
+  })
   parseBatchSize(value: string): number {
     return parseInteger(value, '--batch-size', 1, MAX_BATCH_SIZE);
   }
@@ -151,7 +158,8 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
 
   @Option({
     flags: '--max-replication-lag <seconds>',
-    description: `with --online: wait before a page while a standby's replay lag is above this (default ${DEFAULT_THROTTLE_LIMITS.maxReplicationLagSeconds})`,
+    description: "with --online: wait before a page while a standby's replay lag is above this",
+    defaultValue: DEFAULT_THROTTLE_LIMITS.maxReplicationLagSeconds,
   })
   parseMaxReplicationLag(value: string): number {
     return parseInteger(value, '--max-replication-lag', 0, 86_400);
@@ -159,20 +167,22 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
 
   @Option({
     flags: '--max-blocked-sessions <n>',
-    description: `with --online: hold the next page back when more sessions than this waited on a page's locks (default ${DEFAULT_THROTTLE_LIMITS.maxBlockedSessions})`,
+    description: "with --online: hold the next page back when more sessions than this waited on a page's locks",
+    defaultValue: DEFAULT_THROTTLE_LIMITS.maxBlockedSessions,
   })
   parseMaxBlockedSessions(value: string): number {
     return parseInteger(value, '--max-blocked-sessions', 0, 100_000);
   }
 
-  @Option({ flags: '--pause <ms>', description: `with --online: pause between pages (default ${DEFAULT_THROTTLE_LIMITS.pauseMs})` })
+  @Option({ flags: '--pause <ms>', description: 'with --online: pause between pages', defaultValue: DEFAULT_THROTTLE_LIMITS.pauseMs })
   parsePause(value: string): number {
     return parseInteger(value, '--pause', 0, 600_000);
   }
 
   @Option({
     flags: '--max-throttle <seconds>',
-    description: `with --online: stop (exit 4) when throttled longer than this in all (default ${DEFAULT_THROTTLE_LIMITS.maxThrottleSeconds})`,
+    description: 'with --online: stop (exit 4) when throttled longer than this in all',
+    defaultValue: DEFAULT_THROTTLE_LIMITS.maxThrottleSeconds,
   })
   parseMaxThrottle(value: string): number {
     return parseInteger(value, '--max-throttle', 1, 604_800);
@@ -198,5 +208,4 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     if (!plan) throw new InvalidArgumentError(`--expect-plan: ${value} is not a report with a plan fingerprint.`);
     return plan;
   }
-
 }

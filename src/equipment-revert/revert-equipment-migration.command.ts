@@ -8,9 +8,12 @@ import { parseInteger } from '../cli/option-parsers';
 import { RevertService } from './revert.service';
 
 interface RevertCommandOptions extends GuardedRunCommandOptions {
-  batchSize?: number;
+  batchSize: number;
   online?: boolean;
 }
+
+const DEFAULT_REVERT_BATCH_SIZE = 5000;
+const MAX_REVERT_BATCH_SIZE = 100_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -38,7 +41,7 @@ export class RevertEquipmentMigrationCommand extends GuardedRunCommand {
       runId: runId.toLowerCase(),
       dryRun,
       reportPath: options.saveReport,
-      batchSize: options.batchSize ?? 5000,
+      batchSize: options.batchSize,
       online: options.online === true,
       ...this.guards(options),
     });
@@ -49,8 +52,8 @@ export class RevertEquipmentMigrationCommand extends GuardedRunCommand {
     return true;
   }
 
-  @Option({ flags: '--batch-size <rows>', description: 'changes per page (default 5000)' })
+  @Option({ flags: '--batch-size <rows>', description: 'changes per page', defaultValue: DEFAULT_REVERT_BATCH_SIZE })
   parseBatchSize(value: string): number {
-    return parseInteger(value, '--batch-size', 1, 100_000);
+    return parseInteger(value, '--batch-size', 1, MAX_REVERT_BATCH_SIZE);
   }
 }

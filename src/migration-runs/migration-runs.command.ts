@@ -18,9 +18,11 @@ import { ReportFileWriter } from '../run-engine/report-file.writer';
 
 interface MigrationRunsOptions {
   json?: boolean;
-  limit?: number;
+  limit: number;
   saveReport?: string;
 }
+
+const DEFAULT_RUNS_LIMIT = 50;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -110,7 +112,7 @@ export class MigrationRunsCommand extends BaseCommand {
     const json = options.json === true;
     if (runId !== undefined && !UUID.test(runId)) throw new UsageError(`"${runId}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
     if (options.saveReport !== undefined && runId === undefined) throw new UsageError('--save-report needs a run id: migration-runs <run-id> --save-report <file>');
-    const runs = await this.runs.list({ json, limit: options.limit ?? 50, runId: runId?.toLowerCase() });
+    const runs = await this.runs.list({ json, limit: options.limit, runId: runId?.toLowerCase() });
     if (options.saveReport !== undefined) {
       await this.runs.saveReport(runs[0], options.saveReport, this.output);
       this.output.line(`Report saved to: ${options.saveReport}`);
@@ -125,7 +127,7 @@ export class MigrationRunsCommand extends BaseCommand {
     return true;
   }
 
-  @Option({ flags: '--limit <n>', description: 'how many runs (default 50)' })
+  @Option({ flags: '--limit <n>', description: 'how many runs', defaultValue: DEFAULT_RUNS_LIMIT })
   parseLimit(value: string): number {
     return parseInteger(value, '--limit', 1, 10_000);
   }

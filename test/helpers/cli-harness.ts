@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandTestFactory } from 'nest-commander-testing';
 import { childEnv } from './child-env';
+import { pollUntil } from './poll';
 import { AppModule } from '../../src/app.module';
 import { isAlive } from '../../src/database/embedded-postgres.server';
 import { CliOutput } from '../../src/cli/cli-output.service';
@@ -155,7 +156,7 @@ export async function removeEmbeddedDataDir(dataDir: string): Promise<void> {
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
   if (pid > 0 && isAlive(pid)) {
     process.kill(pid, 'SIGINT');
-    for (let i = 0; i < 200 && isAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    await pollUntil(() => isAlive(pid), (alive) => !alive);
   }
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(`${dataDir}.owner`, { force: true });

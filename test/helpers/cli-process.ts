@@ -171,12 +171,3 @@ export function expectExit(result: ProcessResult, code: number): void {
   const received = `exit ${result.exitCode}, signal ${result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
   expect(received).toMatch(new RegExp(`^exit ${code}, signal null\n`));
 }
-
-/** The report counts a run printed on stdout, as { 'Migrated': 12, … } (absent lines are absent keys). */
-export function printedCounts(stdout: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const match of stdout.matchAll(/^(Total Processed|Migrated|Flagged for Re-assessment|Skipped \(Already Valid\)|Errors): (\d+)$/gm)) {
-    counts[match[1]] = Number(match[2]);
-  }
-  return counts;
-}

@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SAMPLE_SHAPES, SampleAssessment, SampleCategory, SampleShape } from '../../src/demo/sample-assessments';
+import type { MigrationReport, MigrationSummary } from '../../src/equipment-migration/report.types';
 import { PROJECT_ROOT } from './cli-harness';
 
 /** Shared by the reliability tests (test/reliability): reading rows, counts and reports, another session. */
@@ -12,33 +13,6 @@ import { PROJECT_ROOT } from './cli-harness';
 export type Status = 'skipped' | 'migrated' | 'flagged' | 'error';
 export const STATUS_OF: Record<SampleCategory, Status> = { valid: 'skipped', migrate: 'migrated', flag: 'flagged', error: 'error' };
 export const CANONICAL_JSON = ['"full_gym"', '"basic_equipment"', '"no_equipment"'];
-
-export interface Summary {
-  total_processed: number;
-  migrated: number;
-  flagged: number;
-  skipped: number;
-  errors: number;
-}
-
-export interface Detail {
-  assessment_id: number;
-  user_id: number;
-  user_email: string | null;
-  status: Exclude<Status, 'skipped'>;
-  original_equipment: unknown;
-  original_items?: unknown;
-  new_equipment?: string;
-  items_cleared?: boolean;
-  reason?: string;
-}
-
-export interface Report {
-  report_version: number;
-  run: { id: string; dry_run: boolean; started_at: string; finished_at: string };
-  summary: Summary;
-  details: Detail[];
-}
 
 /** One assessment as stored, with its user's email; jsonb columns as PostgreSQL's JSON text. */
 export interface DbRow {
@@ -104,31 +78,15 @@ export function samplesOf(shapes: readonly SampleShape[], prefix: string): Sampl
 
 export const shapesOf = (category: SampleCategory) => SAMPLE_SHAPES.filter((s) => s.category === category);
 
-export function countsOf(samples: readonly SampleShape[]): Summary {
+export function countsOf(samples: readonly SampleShape[]): MigrationSummary {
   const count = (c: SampleCategory) => samples.filter((s) => s.category === c).length;
   return { total_processed: samples.length, migrated: count('migrate'), flagged: count('flag'), skipped: count('valid'), errors: count('error') };
 }
 
-/** The guide's five count lines on stdout. */
-export function printedCounts(stdout: string[]): Summary {
-  const get = (label: string) => {
-    const lines = stdout.filter((l) => l.startsWith(`${label}: `));
-    if (lines.length !== 1) throw new Error(`expected one "${label}:" line in:\n${stdout.join('\n')}`);
-    return Number(lines[0].slice(label.length + 2));
-  };
-  return {
-    total_processed: get('Total Processed'),
-    migrated: get('Migrated'),
-    flagged: get('Flagged for Re-assessment'),
-    skipped: get('Skipped (Already Valid)'),
-    errors: get('Errors'),
-  };
-}
-
 export const errorLines = (stdout: string[]) => stdout.filter((l) => l.startsWith('Error in assessment '));
 
-export function readReport(path: string): Report {
-  return JSON.parse(readFileSync(path, 'utf8')) as Report;
+export function readReport(path: string): MigrationReport {
+  return JSON.parse(readFileSync(path, 'utf8')) as MigrationReport;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -141,7 +99,7 @@ export function reportSchemaErrors(report: unknown): unknown[] {
 }
 
 /** Outcome of every row: the report detail's status, or skipped when the report has none for it. */
-export function outcomesOf(ids: number[], report: Report): Map<number, Status> {
+export function outcomesOf(ids: number[], report: MigrationReport): Map<number, Status> {
   const statusById = new Map(report.details.map((d) => [d.assessment_id, d.status as Status]));
   return new Map(ids.map((id) => [id, statusById.get(id) ?? 'skipped']));
 }
@@ -151,17 +109,6 @@ export async function openSession(url: string): Promise<Client> {
   const client = new Client({ connectionString: url, application_name: 'reliability-test-session' });
   await client.connect();
   return client;
-}
-
-/** Polls `probe` until it returns a value other than undefined (no fixed sleeps); fails after `timeoutMs`. */
-export async function pollUntil<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 export interface ArbitraryRow {

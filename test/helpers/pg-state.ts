@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { pollUntil } from './poll';
 
 /** The application_name the CLI's connections carry (src/database/data-source-options.ts). */
 export const CLI_APPLICATION_NAME = 'equipment-migration';
@@ -43,19 +44,6 @@ export function cliBackends(dataSource: DataSource, databaseName: string): Promi
     `SELECT pid, state, wait_event_type, query FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 ORDER BY pid`,
     [databaseName, CLI_APPLICATION_NAME],
   );
-}
-
-/**
- * Polls `probe` every 50 ms until it returns a value `done` accepts, and returns that value; after `timeoutMs`
- * returns the last value anyway, so that the caller's assertion on it fails with what was actually seen.
- */
-export async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() >= deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
@@ -131,6 +119,6 @@ export function cliSessionsGone(dataSource: DataSource, databaseName: string, ti
   return pollUntil(
     () => cliBackends(dataSource, databaseName),
     (rows) => rows.length === 0,
-    timeoutMs,
+    { timeoutMs },
   );
 }

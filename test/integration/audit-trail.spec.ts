@@ -1,29 +1,20 @@
-import { runCommand } from '../helpers/cli-harness';
-import { seedMix, snapshotAssessments } from '../helpers/fixtures';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seedMix, snapshotAssessments } from '../helpers/fixtures';
+import { useTestSuite } from '../helpers/suite';
 
 describe('audit trail', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'audit-trail-' });
+  const { db, migrate, run } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     await seedMix(db.dataSource, 300, { valid: 200, multi: 40, odd: 20, flag: 25, error: 15 });
-    folder = mkdtempSync(join(tmpdir(), 'audit-trail-'));
-  });
-
-  afterAll(async () => {
-    await db.drop();
-    rmSync(folder, { recursive: true, force: true });
   });
 
   const count = async (table: string) => (await db.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
 
   it('a dry run leaves no trace', async () => {
-    const result = await runCommand(['migrate-equipment', '--dry-run', '--no-progress'], db.env);
+    const result = await migrate(['--dry-run']);
     expect(result.exitCode).toBe(0);
     expect(await count('equipment_migration_runs')).toBe(0);
     expect(await count('equipment_migration_changes')).toBe(0);
@@ -31,8 +22,8 @@ describe('audit trail', () => {
 
   it('a real run records itself and exactly the rows it changed, before and after, in its own transaction', async () => {
     const before = new Map((await snapshotAssessments(db.dataSource)).map((r) => [r.id, JSON.parse(r.row)]));
-    const reportPath = join(folder, 'report.json');
-    const result = await runCommand(['migrate-equipment', '--save-report', reportPath, '--no-progress'], db.env);
+    const reportPath = join(suite.folder, 'report.json');
+    const result = await migrate(['--save-report', reportPath]);
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 
@@ -81,15 +72,15 @@ describe('audit trail', () => {
   });
 
   it('migration-runs lists runs newest first, as text and as JSON', async () => {
-    expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
-    const text = await runCommand(['migration-runs'], db.env);
+    expect((await migrate()).exitCode).toBe(0);
+    const text = await run(['migration-runs']);
     expect(text.exitCode).toBe(0);
     const lines = text.stdout.filter((line) => / migrate /.test(line));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('migrated 0, flagged 0');
     expect(lines[1]).toMatch(/completed {2}migrated 60, flagged 25, skipped 200, errors 15$/);
 
-    const json = await runCommand(['migration-runs', '--json'], db.env);
+    const json = await run(['migration-runs', '--json']);
     const runs = JSON.parse(json.stdout.join('\n'));
     expect(runs.map((r: { summary: { migrated: number } }) => r.summary.migrated)).toEqual([0, 60]);
     expect(json.stderr.some((line) => line.startsWith('Database: '))).toBe(true);

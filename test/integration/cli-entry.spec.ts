@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ProcessResult, runCli } from '../helpers/cli-harness';
-import { adminUrl, createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { expectExit } from '../helpers/cli-process';
+import { useTestSuite } from '../helpers/suite';
+import { adminUrl } from '../helpers/test-database';
 
 /**
  * The real CLI entry (`node bin/cli.js`) as a child process: exit codes, help, option and configuration errors.
@@ -23,12 +25,6 @@ const ALL_OPTIONS = [
   '--lock-timeout',
   '--statement-timeout',
 ];
-
-/** Asserts how the child ended; on a mismatch the failure message carries its stdout and stderr. */
-function expectExit(result: ProcessResult, code: number): void {
-  const received = `exit ${result.exitCode}, signal ${result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-  expect(received).toMatch(new RegExp(`^exit ${code}, signal null\n`));
-}
 
 function output(result: ProcessResult): string {
   return `${result.stdout}\n${result.stderr}`;
@@ -63,6 +59,11 @@ describe('the CLI entry (node bin/cli.js)', () => {
       for (const option of ALL_OPTIONS) expect(result.stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
       expect(result.stdout).toContain('Exit codes:');
       for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
+      // The defaults come from the options themselves (nest-commander's defaultValue), so help shows them, in the
+      // option's own entry (not running into the next option's lines).
+      for (const [option, value] of [['--batch-size', 5000], ['--wait-for-lock', 0], ['--lock-timeout', 10]]) {
+        expect(result.stdout).toMatch(new RegExp(`^\\s+${option}\\b(?:(?!\\n\\s+-)[^])*\\(default:\\s+${value}\\)`, 'm'));
+      }
       // Help never touches the database.
       expect(output(result)).not.toContain('Database:');
     });
@@ -81,6 +82,19 @@ describe('the CLI entry (node bin/cli.js)', () => {
       expectExit(result, 2);
       expect(result.stderr).toMatch(/unknown option '--bogus'/);
       expect(result.stderr).toContain(NPM_HINT);
+      expect(output(result)).not.toContain('Database:');
+    });
+
+    // These options have defaults (shown in --help): the refusal must come from the option being given, not from a value.
+    it.each([
+      ['--max-replication-lag', '5'],
+      ['--max-blocked-sessions', '0'],
+      ['--pause', '0'],
+      ['--max-throttle', '300'],
+    ])('%s %s without --online is refused, naming it, before touching the database', async (option, value) => {
+      const result = await runCli(['migrate-equipment', option, value], childEnv(UNREACHABLE));
+      expectExit(result, 2);
+      expect(result.stderr).toContain(`${option} needs --online`);
       expect(output(result)).not.toContain('Database:');
     });
 
@@ -147,18 +161,10 @@ describe('the CLI entry (node bin/cli.js)', () => {
   });
 
   describe('on a database without the schema', () => {
-    let db: TestDatabase;
-
-    beforeAll(async () => {
-      db = await createTestDatabase({ migrate: false });
-    });
-
-    afterAll(async () => {
-      await db?.drop();
-    });
+    const { db, cli } = useTestSuite({ schema: false });
 
     it('exits 2 and says to run the schema migrations, creating nothing', async () => {
-      const result = await runCli(['migrate-equipment'], childEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' }));
+      const result = await cli(['migrate-equipment']);
       expectExit(result, 2);
       expect(result.stdout).toMatch(new RegExp(`^Database: .*/${db.name} \\(user `, 'm'));
       expect(result.stderr).toMatch(new RegExp(`^Schema missing in .*/${db.name} .*run \`npm run migration:run\``, 'm'));
@@ -170,20 +176,10 @@ describe('the CLI entry (node bin/cli.js)', () => {
   });
 
   describe('on a migrated, empty database', () => {
-    let db: TestDatabase;
-
-    beforeAll(async () => {
-      db = await createTestDatabase();
-    });
-
-    afterAll(async () => {
-      await db?.drop();
-    });
+    const { db, cli } = useTestSuite();
 
     it('exits 0 by itself and finds nothing to migrate', async () => {
-      const result = await runCli(['migrate-equipment', '--no-progress'], childEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' }), {
-        timeoutMs: 30_000,
-      });
+      const result = await cli(['migrate-equipment', '--no-progress'], { timeoutMs: 30_000 });
       expectExit(result, 0);
       expect(result.stdout).toContain(`/${db.name} (user `);
       expect(result.stdout).toContain('No assessments found to migrate');
@@ -191,7 +187,7 @@ describe('the CLI entry (node bin/cli.js)', () => {
     });
 
     it('option errors still come before the database', async () => {
-      const result = await runCli(['migrate-equipment', '--batch-size', '0'], childEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' }));
+      const result = await cli(['migrate-equipment', '--batch-size', '0']);
       expectExit(result, 2);
       expect(result.stderr).toContain('--batch-size must be a whole number');
       expect(output(result)).not.toContain('Database:');

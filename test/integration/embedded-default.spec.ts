@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../../src/database/embedded-postgres.server';
 import { PROJECT_ROOT, ProcessResult, removeEmbeddedDataDir, runCli } from '../helpers/cli-harness';
+import { expectExit } from '../helpers/cli-process';
+import { printedCounts } from '../helpers/printed-counts';
 
 /**
  * The embedded default: with neither DATABASE_URL nor PG* (nor TEST_DATABASE_URL) in its environment, every command
@@ -14,22 +16,6 @@ import { PROJECT_ROOT, ProcessResult, removeEmbeddedDataDir, runCli } from '../h
 const TIMEOUT_MS = 60_000;
 /** The harness gives up a little before Jest does, so that a hang reports the child's output. */
 const CLI_TIMEOUT_MS = 55_000;
-
-
-/** Asserts how the child ended; on a mismatch the failure message carries its stdout and stderr. */
-function expectExit(result: ProcessResult, code: number): void {
-  const received = `exit ${result.exitCode}, signal ${result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-  expect(received).toMatch(new RegExp(`^exit ${code}, signal null\n`));
-}
-
-/** stdout's lines that are the report's counts, as { 'Migrated': 12, ... }. */
-function reportCounts(stdout: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const match of stdout.matchAll(/^(Total Processed|Migrated|Flagged for Re-assessment|Skipped \(Already Valid\)|Errors): (\d+)$/gm)) {
-    counts[match[1]] = Number(match[2]);
-  }
-  return counts;
-}
 
 describe('the embedded PostgreSQL default (no DATABASE_URL, no PG*)', () => {
   const dataDir = join(PROJECT_ROOT, '.data', `embedded-test-${randomBytes(6).toString('hex')}`);
@@ -104,22 +90,22 @@ describe('the embedded PostgreSQL default (no DATABASE_URL, no PG*)', () => {
       expect(result.stdout).toContain(`Report saved to: ${reportPath}`);
       expect(result.stdout).toMatch(/^Migration completed successfully!$/m);
 
-      const counts = reportCounts(result.stdout);
-      expect(counts['Total Processed']).toBe(150);
-      expect(counts['Migrated']).toBeGreaterThan(0);
-      expect(counts['Flagged for Re-assessment']).toBeGreaterThan(0);
-      expect(counts['Errors']).toBeGreaterThan(0);
+      const counts = printedCounts(result.stdout);
+      expect(counts.total_processed).toBe(150);
+      expect(counts.migrated).toBeGreaterThan(0);
+      expect(counts.flagged).toBeGreaterThan(0);
+      expect(counts.errors).toBeGreaterThan(0);
       expect(
-        counts['Migrated'] + counts['Flagged for Re-assessment'] + counts['Skipped (Already Valid)'] + counts['Errors'],
+        counts.migrated + counts.flagged + counts.skipped + counts.errors,
       ).toBe(150);
 
       const report = JSON.parse(readFileSync(reportPath, 'utf8'));
       expect(report.summary).toEqual({
         total_processed: 150,
-        migrated: counts['Migrated'],
-        flagged: counts['Flagged for Re-assessment'],
-        skipped: counts['Skipped (Already Valid)'],
-        errors: counts['Errors'],
+        migrated: counts.migrated,
+        flagged: counts.flagged,
+        skipped: counts.skipped,
+        errors: counts.errors,
       });
       expect(report.run.database).toMatchObject({ host: '127.0.0.1', name: 'postgres', user: 'postgres' });
       expectStopped();
@@ -133,10 +119,10 @@ describe('the embedded PostgreSQL default (no DATABASE_URL, no PG*)', () => {
       const result = await cli(['migrate-equipment', '--no-progress']);
       expectExit(result, 0);
       expectEmbedded(result);
-      const counts = reportCounts(result.stdout);
-      expect(counts['Total Processed']).toBe(150);
-      expect(counts['Migrated']).toBe(0);
-      expect(counts['Flagged for Re-assessment']).toBe(0);
+      const counts = printedCounts(result.stdout);
+      expect(counts.total_processed).toBe(150);
+      expect(counts.migrated).toBe(0);
+      expect(counts.flagged).toBe(0);
       expectStopped();
     },
     TIMEOUT_MS,

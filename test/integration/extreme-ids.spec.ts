@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../helpers/cli-harness';
-import { printedCounts, readReport, reportSchemaErrors } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { readReport, reportSchemaErrors } from '../helpers/migration-checks';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
+import { TestDatabase } from '../helpers/test-database';
 
 /**
  * Ids anywhere in the int range: 0, negatives, -2147483648 and 2147483647. The migration's and the revert's keysets
@@ -18,12 +17,10 @@ const lastRunId = async (db: TestDatabase, kind = 'migrate') =>
   (await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = $1 ORDER BY started_at DESC LIMIT 1`, [kind]))[0]?.id as string;
 
 describe('ids at the ends of the int range', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ perTest: true, folder: 'extreme-ids-' });
+  const { db, migrate } = suite;
 
   beforeEach(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'extreme-ids-'));
     // Users with ids at the extremes too: user_id is reported as well.
     await db.dataSource.query(
       `INSERT INTO users (id, email) SELECT id, 'user' || id || '@example.com' FROM unnest($1::int[]) AS id`,
@@ -36,14 +33,9 @@ describe('ids at the ends of the int range', () => {
     );
   });
 
-  afterEach(async () => {
-    await db.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
-
   it.each([1, 3, 5000])('migrates every row, the lowest id included, at batch size %i; the report validates', async (batchSize) => {
-    const reportPath = join(folder, `report-${batchSize}.json`);
-    const result = await runCommand(['migrate-equipment', '--no-progress', '--batch-size', String(batchSize), '--save-report', reportPath], db.env);
+    const reportPath = join(suite.folder, `report-${batchSize}.json`);
+    const result = await migrate(['--batch-size', String(batchSize), '--save-report', reportPath]);
     expect(result.stderr).toEqual([]);
     expect(result.exitCode).toBe(0);
     expect(printedCounts(result.stdout)).toEqual({ total_processed: IDS.length, migrated: IDS.length, flagged: 0, skipped: 0, errors: 0 });
@@ -56,8 +48,8 @@ describe('ids at the ends of the int range', () => {
 
   it('revert restores every row the run changed, ids at or below 0 included, and its counts add up', async () => {
     const start = await contents(db);
-    expect((await runCommand(['migrate-equipment', '--no-progress', '--batch-size', '2'], db.env)).exitCode).toBe(0);
-    const result = await runCommand(['revert-equipment-migration', await lastRunId(db), '--batch-size', '3'], db.env);
+    expect((await migrate(['--batch-size', '2'])).exitCode).toBe(0);
+    const result = await suite.run(['revert-equipment-migration', await lastRunId(db), '--batch-size', '3']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual(
       expect.arrayContaining([expect.stringMatching(new RegExp(`^Found ${IDS.length} changed assessments`)), `Total Processed: ${IDS.length}`, `Reverted: ${IDS.length}`]),
@@ -66,7 +58,7 @@ describe('ids at the ends of the int range', () => {
   });
 
   it('a revert whose counts do not add up fails (exit 1) and changes nothing: the run stays revertible', async () => {
-    expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
+    expect((await migrate()).exitCode).toBe(0);
     const runId = await lastRunId(db);
     // An operator's trigger that records an extra change for the reverted run while the revert writes its own:
     // the revert then decides more rows than it counted at the start.
@@ -81,7 +73,7 @@ describe('ids at the ends of the int range', () => {
     await db.dataSource.query(`CREATE TRIGGER grow_changes AFTER INSERT ON equipment_migration_changes FOR EACH ROW EXECUTE FUNCTION grow_changes()`);
     const migrated = await contents(db);
 
-    const result = await runCommand(['revert-equipment-migration', runId, '--batch-size', '2'], db.env);
+    const result = await suite.run(['revert-equipment-migration', runId, '--batch-size', '2']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr.join('\n')).toMatch(new RegExp(`The revert decided \\d+ of the ${IDS.length} changed assessments; rolled back, nothing was changed`));
     expect(await contents(db)).toEqual(migrated);

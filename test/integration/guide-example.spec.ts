@@ -1,32 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../helpers/cli-harness';
 import { seedMix, snapshotAssessments } from '../helpers/fixtures';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 
 /** The guide's worked example: 150 assessments, 25 to migrate, 10 to flag, 115 already valid, no errors. */
 describe('the guide worked example (150 rows)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'guide-example-' });
+  const { db, migrate } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     await seedMix(db.dataSource, 150, { valid: 115, migrate: 25, flag: 10, error: 0 });
-    folder = mkdtempSync(join(tmpdir(), 'guide-example-'));
-  });
-
-  afterAll(async () => {
-    await db.drop();
-    rmSync(folder, { recursive: true, force: true });
   });
 
   const databaseLine = () => `Database: ${new URL(db.url).hostname}:${new URL(db.url).port || 5432}/${db.name} (user ${decodeURIComponent(new URL(db.url).username) || 'postgres'})`;
 
   it('dry run prints exactly the guide lines and changes nothing', async () => {
     const before = await snapshotAssessments(db.dataSource);
-    const result = await runCommand(['migrate-equipment', '--dry-run', '--no-progress'], db.env);
+    const result = await migrate(['--dry-run']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual([
       databaseLine(),
@@ -55,7 +45,7 @@ describe('the guide worked example (150 rows)', () => {
   });
 
   it('real run with a report prints exactly the guide lines, and a second run finds nothing to do', async () => {
-    const reportPath = join(folder, 'equipment_migration.json');
+    const reportPath = join(suite.folder, 'equipment_migration.json');
     const distribution = async () =>
       (
         await db.dataSource.query(
@@ -64,7 +54,7 @@ describe('the guide worked example (150 rows)', () => {
         )
       ).map(({ total, ...canonical }: Record<string, number>) => ({ ...canonical, other: total - canonical.full_gym - canonical.basic_equipment - canonical.no_equipment }))[0];
     const before = await distribution();
-    const result = await runCommand(['migrate-equipment', '--save-report', reportPath, '--no-progress'], db.env);
+    const result = await migrate(['--save-report', reportPath]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual([
       databaseLine(),
@@ -98,7 +88,7 @@ describe('the guide worked example (150 rows)', () => {
     expect(report.details).toHaveLength(35);
 
     const afterFirst = await snapshotAssessments(db.dataSource);
-    const rerun = await runCommand(['migrate-equipment', '--no-progress'], db.env);
+    const rerun = await migrate();
     expect(rerun.exitCode).toBe(0);
     expect(rerun.stdout).toContain('Migrated: 0');
     expect(rerun.stdout).toContain('Flagged for Re-assessment: 0');

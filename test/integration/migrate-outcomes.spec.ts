@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   REALISTIC_MIX,
@@ -9,28 +8,26 @@ import {
   SampleCategory,
   SampleShape,
 } from '../../src/demo/sample-assessments';
-import { CommandResult, runCli, runCommand } from '../helpers/cli-harness';
+import type { MigrationReport, MigrationSummary, ReportDetail } from '../../src/equipment-migration/report.types';
+import { CommandResult } from '../helpers/cli-harness';
 import { insertSamples, seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';
 import {
   byId,
   CANONICAL_JSON,
   DbRow,
-  Detail,
   errorLines,
   outcomesOf,
   parseJsonText,
-  printedCounts,
   readReport,
   readRows,
-  Report,
   reportSchemaErrors,
   samplesOf,
   shapesOf,
   Status,
   STATUS_OF,
-  Summary,
 } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * Outcomes of `migrate-equipment` on every stored shape, against a real PostgreSQL: what each row becomes, what the
@@ -48,7 +45,7 @@ function expectValidReport(report: unknown): void {
 }
 
 /** Every detail agrees with the rows before and after the run (after = before for a dry run). */
-function expectDetailsAgreeWithDatabase(report: Report, before: DbRow[], after: DbRow[]): void {
+function expectDetailsAgreeWithDatabase(report: MigrationReport, before: DbRow[], after: DbRow[]): void {
   const beforeById = byId(before);
   const afterById = byId(after);
   const ids = report.details.map((d) => d.assessment_id);
@@ -90,29 +87,16 @@ function hiddenFiles(folder: string): string[] {
 
 
 describe('migrate-equipment outcomes (real PostgreSQL)', () => {
-  let db: TestDatabase;
-  let root: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    root = mkdtempSync(join(tmpdir(), 'migrate-outcomes-'));
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-    if (root) {
-      chmodSync(root, 0o700);
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
+  const suite = useTestSuite({ folder: 'migrate-outcomes-' });
+  const { db } = suite;
 
   const newFolder = (name: string) => {
-    const folder = join(root, name);
+    const folder = join(suite.folder, name);
     mkdirSync(folder);
     return folder;
   };
 
-  const migrate = (...args: string[]): Promise<CommandResult> => runCommand(['migrate-equipment', '--no-progress', ...args], db.env);
+  const migrate = (...args: string[]): Promise<CommandResult> => suite.migrate(args);
 
   describe('every stored shape once: dry run, then the real run', () => {
     const samples = samplesOf(SAMPLE_SHAPES, 'shape');
@@ -155,7 +139,7 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
         before.map((r) => ({ id: r.id, row: r.row, xmin: r.xmin })),
       );
       const count = (c: SampleCategory) => shapesOf(c).length;
-      const expected: Summary = {
+      const expected: MigrationSummary = {
         total_processed: SAMPLE_SHAPES.length,
         migrated: count('migrate'),
         flagged: count('flag'),
@@ -429,9 +413,8 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
       const folder = newFolder('aborted-child');
       const before = await snapshotAssessments(db.dataSource);
       for (let attempt = 1; attempt <= 3; attempt += 1) {
-        const result = await runCli(
+        const result = await suite.cli(
           ['migrate-equipment', '--max-errors', '10', '--batch-size', '3000', '--no-progress', '--save-report', join(folder, 'report.json')],
-          db.env,
           { timeoutMs: 45000 },
         );
         expect({ attempt, exitCode: result.exitCode, crashed: /Unhandled 'error' event|ERR_STREAM_DESTROYED/.test(result.stderr) }).toEqual({
@@ -508,9 +491,9 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
   describe('paging does not change the result', () => {
     const BATCH_SIZES = ['1', '7', '1000', '100000'];
     interface Variant {
-      counts: Summary;
+      counts: MigrationSummary;
       outcomes: { email: string; status: Status }[];
-      details: Omit<Detail, 'assessment_id' | 'user_id'>[];
+      details: Omit<ReportDetail, 'assessment_id' | 'user_id'>[];
       table: Omit<DbRow, 'id' | 'user_id' | 'created_at' | 'updated_us' | 'row' | 'xmin'>[];
     }
     const variants = new Map<string, Variant>();
@@ -570,7 +553,7 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
     });
 
     it('non-TTY stderr gets "Processed N/3000 assessments" lines; stdout gets none', async () => {
-      const result = await runCli(['migrate-equipment', '--dry-run', '--batch-size', '100'], db.env, { timeoutMs: 45000 });
+      const result = await suite.cli(['migrate-equipment', '--dry-run', '--batch-size', '100'], { timeoutMs: 45000 });
       expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: expect.any(String) });
       // Only the report's "Total Processed: 3000" line on stdout, never a progress line.
       expect(result.stdout).not.toMatch(/^Processed /m);
@@ -585,7 +568,7 @@ describe('migrate-equipment outcomes (real PostgreSQL)', () => {
     });
 
     it('--no-progress: no progress lines on stderr either', async () => {
-      const result = await runCli(['migrate-equipment', '--dry-run', '--batch-size', '100', '--no-progress'], db.env, { timeoutMs: 45000 });
+      const result = await suite.cli(['migrate-equipment', '--dry-run', '--batch-size', '100', '--no-progress'], { timeoutMs: 45000 });
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain('Total Processed: 3000');
       expect(result.stderr).not.toMatch(/Processed/);

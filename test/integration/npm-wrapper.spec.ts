@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLE_SHAPES } from '../../src/demo/sample-assessments';
-import { runCli, runCommand } from '../helpers/cli-harness';
 import { insertSamples, snapshotAssessments } from '../helpers/fixtures';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * `npm run cli …` without `--`: npm (11) keeps options it does not know for itself. What it does, checked by hand:
@@ -15,24 +13,17 @@ import { createTestDatabase, TestDatabase } from '../helpers/test-database';
  */
 
 describe('migrate-equipment through `npm run cli` (child process)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'npm-wrapper-' });
+  const { db, cli } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'npm-wrapper-'));
     await insertSamples(
       db.dataSource,
       SAMPLE_SHAPES.map((shape, i) => ({ ...shape, email: `npm.${i}@example.com`, sport: 'running', age: 30, experience: 'beginner' })),
     );
   });
 
-  afterAll(async () => {
-    await db?.drop();
-    if (folder) rmSync(folder, { recursive: true, force: true });
-  });
-
-  const npm = (args: string[]) => runCli(args, db.env, { viaNpm: true, timeoutMs: 45000 });
+  const npm = (args: string[]) => cli(args, { viaNpm: true, timeoutMs: 45000 });
   const lines = (text: string) => text.split('\n');
   const databaseLines = (stdout: string) => lines(stdout).filter((l) => l.startsWith('Database:'));
 
@@ -59,7 +50,7 @@ describe('migrate-equipment through `npm run cli` (child process)', () => {
 
   it('`npm run cli migrate-equipment --save-report x.json` (no `--`) exits 2 before touching the database, with the hint', async () => {
     const before = await snapshotAssessments(db.dataSource);
-    const reportPath = join(folder, 'x.json');
+    const reportPath = join(suite.folder, 'x.json');
     const result = await npm(['migrate-equipment', '--save-report', reportPath]);
     expect({ exitCode: result.exitCode, stdout: result.stdout }).toEqual({ exitCode: 2, stdout: expect.any(String) });
     expect(databaseLines(result.stdout)).toEqual([]);
@@ -90,24 +81,19 @@ describe('migrate-equipment through `npm run cli` (child process)', () => {
 });
 
 describe('revert-equipment-migration through `npm run cli` (child process): the same rule, from the shared command base', () => {
-  let db: TestDatabase;
+  const { db, migrate, cli } = useTestSuite();
   let runId: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     await insertSamples(
       db.dataSource,
       SAMPLE_SHAPES.map((shape, i) => ({ ...shape, email: `npm.revert.${i}@example.com`, sport: 'running', age: 30, experience: 'beginner' })),
     );
-    expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
+    expect((await migrate()).exitCode).toBe(0);
     [{ id: runId }] = await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'migrate'`);
   });
 
-  afterAll(async () => {
-    await db?.drop();
-  });
-
-  const npm = (args: string[]) => runCli(args, db.env, { viaNpm: true, timeoutMs: 45000 });
+  const npm = (args: string[]) => cli(args, { viaNpm: true, timeoutMs: 45000 });
   const lines = (text: string) => text.split('\n');
   const runStatus = async () => (await db.dataSource.query(`SELECT status FROM equipment_migration_runs WHERE id = $1`, [runId]))[0].status;
 

@@ -1,34 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { generateSampleAssessments } from '../../src/demo/sample-assessments';
 import { ExitCode } from '../../src/cli/cli-errors';
-import { runCommand } from '../helpers/cli-harness';
+import type { MigrationReport } from '../../src/equipment-migration/report.types';
 import { startCli, expectExit } from '../helpers/cli-process';
 import { insertSamples, truncateAll } from '../helpers/fixtures';
-import { printedCounts, readReport, pollUntil, openSession, Report } from '../helpers/migration-checks';
+import { openSession, readReport } from '../helpers/migration-checks';
 import { comparableAssessments, pinCreatedAt, rowDifferences } from '../helpers/pg-state';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { pollUntil } from '../helpers/poll';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * migrate-equipment --online on real PostgreSQL: the same outcome as the atomic run, page by page; interruptions
  * leave exactly the committed pages, which --resume finishes and revert-equipment-migration undoes.
  */
 describe('online mode', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'online-' });
+  const { db, migrate, run } = suite;
   const ROWS = 240;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'online-'));
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
 
   /** The same legacy data every time: every stored shape, and the audit trail emptied. */
   async function fresh(): Promise<Record<string, string>> {
@@ -40,7 +30,7 @@ describe('online mode', () => {
   }
 
   /** A report without what differs between two runs of the same plan (run id, times). */
-  const comparable = (report: Report) => ({ ...report, run: { ...report.run, id: '', started_at: '', finished_at: '' } });
+  const comparable = (report: MigrationReport) => ({ ...report, run: { ...report.run, id: '', started_at: '', finished_at: '' } });
 
   async function runRow(id: string) {
     const [row] = await db.dataSource.query(`SELECT status, mode, checkpoint, summary FROM equipment_migration_runs WHERE id = $1`, [id]);
@@ -50,19 +40,19 @@ describe('online mode', () => {
   const runIdIn = (text: string) => /Online run ([0-9a-f-]{36})/.exec(text)?.[1];
 
   describe('gives what the atomic run gives', () => {
-    let atomic: { table: Record<string, string>; report: Report; stdout: string[] };
+    let atomic: { table: Record<string, string>; report: MigrationReport; stdout: string[] };
 
     beforeAll(async () => {
       await fresh();
-      const result = await runCommand(['migrate-equipment', '--no-progress', '--save-report', join(folder, 'atomic.json')], db.env);
+      const result = await migrate(['--save-report', join(suite.folder, 'atomic.json')]);
       expect(result.exitCode).toBe(0);
-      atomic = { table: await comparableAssessments(db.dataSource), report: readReport(join(folder, 'atomic.json')), stdout: result.stdout };
+      atomic = { table: await comparableAssessments(db.dataSource), report: readReport(join(suite.folder, 'atomic.json')), stdout: result.stdout };
     });
 
     it.each([1, 7, 1000])('--batch-size %i: the same table, counts, report and fingerprint', async (batchSize) => {
       await fresh();
-      const path = join(folder, `online-${batchSize}.json`);
-      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', String(batchSize), '--save-report', path], db.env);
+      const path = join(suite.folder, `online-${batchSize}.json`);
+      const result = await migrate(['--online', '--batch-size', String(batchSize), '--save-report', path]);
       expect(result.exitCode).toBe(0);
       expect(rowDifferences(await comparableAssessments(db.dataSource), atomic.table)).toEqual([]);
       expect(printedCounts(result.stdout)).toEqual(printedCounts(atomic.stdout));
@@ -76,11 +66,11 @@ describe('online mode', () => {
 
     it('migration-runs <id> --save-report writes the atomic run\'s report again, equal to the original', async () => {
       await fresh();
-      const original = join(folder, 'again-original.json');
-      expect((await runCommand(['migrate-equipment', '--no-progress', '--save-report', original], db.env)).exitCode).toBe(0);
+      const original = join(suite.folder, 'again-original.json');
+      expect((await migrate(['--save-report', original])).exitCode).toBe(0);
       const [{ id }] = await db.dataSource.query(`SELECT id FROM equipment_migration_runs`);
-      const again = join(folder, 'again.json');
-      const listed = await runCommand(['migration-runs', id, '--save-report', again], db.env);
+      const again = join(suite.folder, 'again.json');
+      const listed = await run(['migration-runs', id, '--save-report', again]);
       expect(listed).toMatchObject({ exitCode: 0 });
       expect(listed.stdout.at(-1)).toBe(`Report saved to: ${again}`);
       const rebuilt = readReport(again);
@@ -90,13 +80,13 @@ describe('online mode', () => {
   });
 
   describe('stopped part-way, resumed, reverted', () => {
-    let uninterrupted: { table: Record<string, string>; report: Report };
+    let uninterrupted: { table: Record<string, string>; report: MigrationReport };
     let start: Record<string, string>;
 
     beforeAll(async () => {
       start = await fresh();
-      const path = join(folder, 'uninterrupted.json');
-      expect((await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--save-report', path], db.env)).exitCode).toBe(0);
+      const path = join(suite.folder, 'uninterrupted.json');
+      expect((await migrate(['--online', '--batch-size', '10', '--save-report', path])).exitCode).toBe(0);
       uninterrupted = { table: await comparableAssessments(db.dataSource), report: readReport(path) };
     });
 
@@ -108,8 +98,8 @@ describe('online mode', () => {
     }
 
     async function expectResumeFinishes(runId: string, via = runId): Promise<void> {
-      const path = join(folder, `resumed-${runId}.json`);
-      const resumed = await runCommand(['migrate-equipment', '--online', '--resume', via, '--no-progress', '--save-report', path], db.env);
+      const path = join(suite.folder, `resumed-${runId}.json`);
+      const resumed = await migrate(['--online', '--resume', via, '--save-report', path]);
       expect({ exit: resumed.exitCode, last: resumed.stdout.at(-1) }).toEqual({ exit: 0, last: 'Migration completed successfully!' });
       expect(resumed.stdout.join('\n')).toMatch(new RegExp(`Resuming online run ${runId} after assessment -?\\d+: \\d+ of ${ROWS} assessments committed`));
       expect(rowDifferences(await comparableAssessments(db.dataSource), uninterrupted.table)).toEqual([]);
@@ -123,7 +113,10 @@ describe('online mode', () => {
       await fresh();
       const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
       const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 3 ? true : undefined), 'three committed pages');
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 3 ? true : undefined), (found) => found !== undefined, {
+        what: 'three committed pages',
+        timeoutMs: 20_000,
+      });
       cli.signal('SIGTERM');
       const result = await cli.waitForExit(20_000);
       expectExit(result, 143);
@@ -145,16 +138,19 @@ describe('online mode', () => {
       await fresh();
       const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
       const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), 'two committed pages');
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), (found) => found !== undefined, {
+        what: 'two committed pages',
+        timeoutMs: 20_000,
+      });
       cli.signal('SIGKILL');
       await cli.exited;
       await pollUntil(async () => {
         const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
             WHERE l.locktype = 'advisory' AND l.objid = 1162956103 AND d.datname = current_database()`);
         return n === 0 ? true : undefined;
-      }, 'the lock to go with the killed process');
+      }, (found) => found !== undefined, { what: 'the lock to go with the killed process', timeoutMs: 20_000 });
       expect(await runRow(runId)).toMatchObject({ status: 'running' });
-      const listed = await runCommand(['migration-runs'], db.env);
+      const listed = await run(['migration-runs']);
       expect(listed.stdout.find((l) => l.startsWith(runId))).toMatch(new RegExp(`migrate  online  interrupted  \\d+ / ${ROWS}  migrated \\d+`));
       const state = await committed(runId);
       expect(state.changed).toBe(state.changes);
@@ -163,7 +159,7 @@ describe('online mode', () => {
 
     it('--max-errors exceeded part-way: exit 4 with both ways on; then revert restores the start exactly', async () => {
       await fresh();
-      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--max-errors', '3'], db.env);
+      const result = await migrate(['--online', '--batch-size', '10', '--max-errors', '3']);
       expect(result.exitCode).toBe(ExitCode.StoppedPartWay);
       const runId = runIdIn(result.stdout.join('\n'))!;
       expect(result.stderr.at(-1)).toMatch(
@@ -173,12 +169,12 @@ describe('online mode', () => {
       const state = await committed(runId);
       expect(state.pages).toBeGreaterThan(0);
       expect(state.changed).toBe(state.changes);
-      const reverted = await runCommand(['revert-equipment-migration', runId], db.env);
+      const reverted = await run(['revert-equipment-migration', runId]);
       expect({ exit: reverted.exitCode, last: reverted.stdout.at(-1) }).toEqual({ exit: 0, last: 'Revert completed successfully!' });
       expect(reverted.stdout).toContain(`Reverted: ${state.changes}`);
       expect(rowDifferences(await comparableAssessments(db.dataSource), start)).toEqual([]);
       // A reverted run cannot be resumed.
-      const again = await runCommand(['migrate-equipment', '--online', '--resume', runId], db.env);
+      const again = await run(['migrate-equipment', '--online', '--resume', runId]);
       expect(again.exitCode).toBe(ExitCode.Usage);
       expect(again.stderr.at(-1)).toMatch(/was reverted .*cannot be resumed/);
     });
@@ -187,7 +183,10 @@ describe('online mode', () => {
       await fresh();
       const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
       const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), 'two committed pages');
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), (found) => found !== undefined, {
+        what: 'two committed pages',
+        timeoutMs: 20_000,
+      });
       await db.dataSource.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'equipment-migration' AND pid <> pg_backend_pid()`,
       );
@@ -201,13 +200,13 @@ describe('online mode', () => {
 
     it('an interrupted run, reverted with --online, gives the start back; rows changed meanwhile are kept as conflicts', async () => {
       await fresh();
-      const failed = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--max-errors', '5'], db.env);
+      const failed = await migrate(['--online', '--batch-size', '10', '--max-errors', '5']);
       expect(failed.exitCode).toBe(ExitCode.StoppedPartWay);
       const runId = runIdIn(failed.stdout.join('\n'))!;
       const [{ id: touched }] = await db.dataSource.query(`SELECT assessment_id AS id FROM equipment_migration_changes WHERE run_id = $1 ORDER BY 1 LIMIT 1`, [runId]);
       await db.dataSource.query(`UPDATE assessments SET equipment = '"no_equipment"', equipment_items = '[]' WHERE id = $1`, [touched]);
       const userChanged = (await comparableAssessments(db.dataSource))[String(touched)];
-      const reverted = await runCommand(['revert-equipment-migration', runId, '--online', '--batch-size', '3'], db.env);
+      const reverted = await run(['revert-equipment-migration', runId, '--online', '--batch-size', '3']);
       expect({ exit: reverted.exitCode, last: reverted.stdout.at(-1) }).toEqual({ exit: 0, last: 'Revert completed successfully!' });
       expect(reverted.stdout).toContain('Conflicts: 1');
       const now = await comparableAssessments(db.dataSource);
@@ -233,7 +232,7 @@ describe('online mode', () => {
       [['--online', '--dry-run', '--resume', 'latest'], /--resume continues a real online run/],
     ])('migrate-equipment %j: exit 2 with one line, nothing changed', async (args, line) => {
       const before = await comparableAssessments(db.dataSource);
-      const result = await runCommand(['migrate-equipment', ...args], db.env);
+      const result = await run(['migrate-equipment', ...args]);
       expect(result.exitCode).toBe(ExitCode.Usage);
       expect(result.stderr.join('\n')).toMatch(line);
       expect(await comparableAssessments(db.dataSource)).toEqual(before);
@@ -241,7 +240,7 @@ describe('online mode', () => {
 
     it('--online --dry-run is the ordinary dry run, with one line saying so', async () => {
       const before = await comparableAssessments(db.dataSource);
-      const result = await runCommand(['migrate-equipment', '--online', '--dry-run', '--no-progress'], db.env);
+      const result = await migrate(['--online', '--dry-run']);
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
       expect(result.stdout).toContain('DRY RUN MODE - No changes will be saved');
@@ -249,10 +248,10 @@ describe('online mode', () => {
     });
 
     it('a completed online run cannot be resumed (exit 2)', async () => {
-      const done = await runCommand(['migrate-equipment', '--online', '--no-progress'], db.env);
+      const done = await migrate(['--online']);
       expect(done.exitCode).toBe(0);
       const runId = runIdIn(done.stdout.join('\n'))!;
-      const again = await runCommand(['migrate-equipment', '--online', '--resume', runId], db.env);
+      const again = await run(['migrate-equipment', '--online', '--resume', runId]);
       expect(again.exitCode).toBe(ExitCode.Usage);
       expect(again.stderr.at(-1)).toBe(`Run ${runId} is completed: there is nothing to resume`);
     });
@@ -261,12 +260,12 @@ describe('online mode', () => {
   describe('reviewed plans', () => {
     it('each page is checked against the dry run\'s rows: a row changed since stops the run at its page (exit 4), naming it', async () => {
       await fresh();
-      const plan = join(folder, 'plan.json');
-      expect((await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', plan], db.env)).exitCode).toBe(0);
+      const plan = join(suite.folder, 'plan.json');
+      expect((await migrate(['--dry-run', '--save-report', plan])).exitCode).toBe(0);
       const planned: { assessment_id: number; status: string }[] = readReport(plan).details;
       const changedId = planned.filter((d) => d.status === 'migrated')[20].assessment_id;
       await db.dataSource.query(`UPDATE assessments SET equipment = '"trampoline"' WHERE id = $1`, [changedId]);
-      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--expect-plan', plan], db.env);
+      const result = await migrate(['--online', '--batch-size', '10', '--expect-plan', plan]);
       expect(result.exitCode).toBe(ExitCode.StoppedPartWay);
       expect(result.stderr.at(-1)).toMatch(new RegExp(`^Stopped part-way: The plan differs from the reviewed one in 1 rows of the page after assessment -?\\d+ \\(assessments ${changedId}\\)`));
       const runId = runIdIn(result.stdout.join('\n'))!;
@@ -279,9 +278,9 @@ describe('online mode', () => {
 
     it('the same review, unchanged data: the online run completes with the reviewed fingerprint', async () => {
       await fresh();
-      const plan = join(folder, 'plan-same.json');
-      expect((await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', plan], db.env)).exitCode).toBe(0);
-      const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--expect-plan', plan], db.env);
+      const plan = join(suite.folder, 'plan-same.json');
+      expect((await migrate(['--dry-run', '--save-report', plan])).exitCode).toBe(0);
+      const result = await migrate(['--online', '--batch-size', '10', '--expect-plan', plan]);
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain(`Plan fingerprint: ${(readReport(plan).run as { plan_fingerprint?: string }).plan_fingerprint}`);
     });
@@ -300,13 +299,14 @@ describe('online mode', () => {
             blocking = app.query(`UPDATE assessments SET age = 1 WHERE id = $1`, [written[0]]);
             await pollUntil(async () => {
               const [{ n }] = await db.dataSource.query(
-                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'reliability-test-session' AND wait_event_type = 'Lock'`,
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND application_name = 'reliability-test-session' AND wait_event_type = 'Lock'`,
               );
               return n > 0 ? true : undefined;
-            }, 'the app session to wait on the page');
+            }, (found) => found !== undefined, { what: 'the app session to wait on the page', timeoutMs: 20_000 });
           },
         };
-        const result = await runCommand(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--max-blocked-sessions', '0'], db.env, { hooks });
+        const result = await migrate(['--online', '--batch-size', '10', '--max-blocked-sessions', '0'], { hooks });
         expect(result.exitCode).toBe(0);
         expect(result.stderr).toContain('Throttled: 1 sessions blocked by the run > 0; waiting');
         await blocking;
@@ -319,9 +319,12 @@ describe('online mode', () => {
       await fresh();
       const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '200'], db.env);
       const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 1 ? true : undefined), 'a committed page');
-      const online = await runCommand(['migrate-equipment', '--online', '--no-progress'], db.env);
-      const atomic = await runCommand(['migrate-equipment', '--no-progress'], db.env);
+      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 1 ? true : undefined), (found) => found !== undefined, {
+        what: 'a committed page',
+        timeoutMs: 20_000,
+      });
+      const online = await migrate(['--online']);
+      const atomic = await migrate();
       expect([online.exitCode, atomic.exitCode]).toEqual([ExitCode.Locked, ExitCode.Locked]);
       expect(atomic.stderr.at(-1)).toMatch(/^Another migration run is in progress/);
       cli.signal('SIGINT');
@@ -335,7 +338,10 @@ describe('online mode', () => {
         await app.query(`SET lock_timeout = '2s'`);
         const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '300'], db.env);
         const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-        await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), 'two committed pages');
+        await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), (found) => found !== undefined, {
+          what: 'two committed pages',
+          timeoutMs: 20_000,
+        });
         const [{ id }] = await db.dataSource.query(`SELECT assessment_id AS id FROM equipment_migration_changes WHERE run_id = $1 ORDER BY 1 LIMIT 1`, [runId]);
         await app.query(`UPDATE assessments SET age = age + 1 WHERE id = $1`, [id]);
         expect(cli.running).toBe(true);

@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE_SHAPES } from '../../src/demo/sample-assessments';
-import { runCli, runCommand } from '../helpers/cli-harness';
 import { expectExit } from '../helpers/cli-process';
 import { insertSamples, snapshotAssessments } from '../helpers/fixtures';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * Where `--save-report` writes: a regular file is replaced atomically, a symlink's target is replaced (the link kept),
@@ -18,39 +17,26 @@ import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 const REPORT_OF_ANOTHER_RUN = '{"report_version": 1, "note": "an earlier run\'s report, kept by the operator"}\n';
 
 describe('--save-report destinations (real PostgreSQL)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'report-file-', freshFolderEachTest: true });
+  const { db, migrate, cli } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     await insertSamples(
       db.dataSource,
       SAMPLE_SHAPES.map((shape, i) => ({ ...shape, email: `report.${i}@example.com`, sport: 'running', age: 30, experience: 'beginner' })),
     );
   });
 
-  afterAll(async () => {
-    await db?.drop();
-  });
-
-  beforeEach(() => {
-    folder = mkdtempSync(join(tmpdir(), 'report-file-'));
-  });
-
-  afterEach(() => {
-    rmSync(folder, { recursive: true, force: true });
-  });
-
-  const dryRun = (path: string) => runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', path], db.env);
+  const dryRun = (path: string) => migrate(['--dry-run', '--save-report', path]);
   /** Files left in the folder, hidden temporary files included. */
-  const entries = (dir = folder) => readdirSync(dir).sort();
+  const entries = (dir = suite.folder) => readdirSync(dir).sort();
 
   it('a symlink is followed: its target is replaced atomically, the link itself is kept', async () => {
-    const targets = join(folder, 'reports');
+    const targets = join(suite.folder, 'reports');
     mkdirSync(targets);
     const target = join(targets, 'equipment.json');
     writeFileSync(target, REPORT_OF_ANOTHER_RUN);
-    const link = join(folder, 'latest.json');
+    const link = join(suite.folder, 'latest.json');
     symlinkSync(join('reports', 'equipment.json'), link);
 
     const result = await dryRun(link);
@@ -66,15 +52,15 @@ describe('--save-report destinations (real PostgreSQL)', () => {
   });
 
   it('a dangling symlink gets its target created, the link kept', async () => {
-    const link = join(folder, 'latest.json');
+    const link = join(suite.folder, 'latest.json');
     symlinkSync('created-by-the-run.json', link);
     expect((await dryRun(link)).exitCode).toBe(0);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
-    expect(JSON.parse(readFileSync(join(folder, 'created-by-the-run.json'), 'utf8')).summary.total_processed).toBe(SAMPLE_SHAPES.length);
+    expect(JSON.parse(readFileSync(join(suite.folder, 'created-by-the-run.json'), 'utf8')).summary.total_processed).toBe(SAMPLE_SHAPES.length);
   });
 
   it('a FIFO is written into (not replaced by a file), by the real CLI', async () => {
-    const fifo = join(folder, 'report.fifo');
+    const fifo = join(suite.folder, 'report.fifo');
     execFileSync('mkfifo', [fifo]);
     const received = new Promise<string>((resolve, reject) => {
       let text = '';
@@ -83,7 +69,7 @@ describe('--save-report destinations (real PostgreSQL)', () => {
         .on('end', () => resolve(text))
         .on('error', reject);
     });
-    const result = await runCli(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', fifo], db.env, { timeoutMs: 45000 });
+    const result = await cli(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', fifo], { timeoutMs: 45000 });
     expectExit(result, 0);
     expect(JSON.parse(await received).summary.total_processed).toBe(SAMPLE_SHAPES.length);
     expect(lstatSync(fifo).isFIFO()).toBe(true);
@@ -91,7 +77,7 @@ describe('--save-report destinations (real PostgreSQL)', () => {
   });
 
   it('`--save-report /dev/stdout` puts the report on stdout, in order with the console lines (real CLI)', async () => {
-    const result = await runCli(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', '/dev/stdout'], db.env, {
+    const result = await cli(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', '/dev/stdout'], {
       timeoutMs: 45000,
     });
     expectExit(result, 0);
@@ -124,7 +110,7 @@ describe('--save-report destinations (real PostgreSQL)', () => {
       ['a symlink to a folder', (path: string) => symlinkSync(tmpdir(), path), 'it is a folder'],
       ['a path in a missing folder', () => undefined, 'does not exist'],
     ])('%s', async (_what, arrange, why) => {
-      const path = _what === 'a path in a missing folder' ? join(folder, 'missing', 'report.json') : join(folder, 'target');
+      const path = _what === 'a path in a missing folder' ? join(suite.folder, 'missing', 'report.json') : join(suite.folder, 'target');
       await arrange(path);
       const before = await snapshotAssessments(db.dataSource);
       const result = await dryRun(path);
@@ -139,21 +125,14 @@ describe('--save-report destinations (real PostgreSQL)', () => {
 });
 
 describe('a run that does not commit leaves the earlier report at its path untouched', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ perTest: true, folder: 'report-commit-' });
+  const { db, migrate, run } = suite;
 
   beforeEach(async () => {
-    db = await createTestDatabase();
     await insertSamples(
       db.dataSource,
       SAMPLE_SHAPES.map((shape, i) => ({ ...shape, email: `commit.${i}@example.com`, sport: 'running', age: 30, experience: 'beginner' })),
     );
-    folder = mkdtempSync(join(tmpdir(), 'report-commit-'));
-  });
-
-  afterEach(async () => {
-    await db.drop();
-    rmSync(folder, { recursive: true, force: true });
   });
 
   /** A deferred constraint trigger: every statement succeeds, the COMMIT itself fails. */
@@ -165,41 +144,41 @@ describe('a run that does not commit leaves the earlier report at its path untou
   };
 
   it('migrate-equipment: the commit fails, the old report is byte for byte the same, no temporary file is left', async () => {
-    const reportPath = join(folder, 'equipment.json');
+    const reportPath = join(suite.folder, 'equipment.json');
     writeFileSync(reportPath, REPORT_OF_ANOTHER_RUN);
     await refuseAtCommit();
     const before = await snapshotAssessments(db.dataSource);
 
-    const result = await runCommand(['migrate-equipment', '--no-progress', '--save-report', reportPath], db.env);
+    const result = await migrate(['--save-report', reportPath]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr.join('\n')).toContain('refused at commit');
     expect(result.stdout).not.toContain('Migration completed successfully!');
     expect(readFileSync(reportPath, 'utf8')).toBe(REPORT_OF_ANOTHER_RUN);
-    expect(readdirSync(folder)).toEqual(['equipment.json']);
+    expect(readdirSync(suite.folder)).toEqual(['equipment.json']);
     expect(await snapshotAssessments(db.dataSource)).toEqual(before);
   });
 
   it('revert-equipment-migration: the commit fails, the old report is byte for byte the same', async () => {
-    expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
+    expect((await migrate()).exitCode).toBe(0);
     const [{ id: runId }] = await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'migrate'`);
-    const reportPath = join(folder, 'revert.json');
+    const reportPath = join(suite.folder, 'revert.json');
     writeFileSync(reportPath, REPORT_OF_ANOTHER_RUN);
     await refuseAtCommit();
     const before = await snapshotAssessments(db.dataSource);
 
-    const result = await runCommand(['revert-equipment-migration', runId, '--save-report', reportPath], db.env);
+    const result = await run(['revert-equipment-migration', runId, '--save-report', reportPath]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr.join('\n')).toContain('refused at commit');
     expect(readFileSync(reportPath, 'utf8')).toBe(REPORT_OF_ANOTHER_RUN);
-    expect(readdirSync(folder)).toEqual(['revert.json']);
+    expect(readdirSync(suite.folder)).toEqual(['revert.json']);
     expect(await snapshotAssessments(db.dataSource)).toEqual(before);
   });
 
   it('after a successful commit the report replaces the old one', async () => {
-    const reportPath = join(folder, 'equipment.json');
+    const reportPath = join(suite.folder, 'equipment.json');
     writeFileSync(reportPath, REPORT_OF_ANOTHER_RUN);
-    expect((await runCommand(['migrate-equipment', '--no-progress', '--save-report', reportPath], db.env)).exitCode).toBe(0);
+    expect((await migrate(['--save-report', reportPath])).exitCode).toBe(0);
     expect(JSON.parse(readFileSync(reportPath, 'utf8')).summary.total_processed).toBe(SAMPLE_SHAPES.length);
-    expect(readdirSync(folder)).toEqual(['equipment.json']);
+    expect(readdirSync(suite.folder)).toEqual(['equipment.json']);
   });
 });

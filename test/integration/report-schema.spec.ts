@@ -1,9 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand } from '../helpers/cli-harness';
 import { insertArbitraryRows, reportSchemaErrors } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * Every report the tool writes matches report.schema.json, for rows no fixture holds: an assessment whose user is gone
@@ -15,12 +13,10 @@ const depthOf = (value: unknown): number =>
   value === null || typeof value !== 'object' ? 0 : 1 + Math.max(0, ...Object.values(value as object).map(depthOf));
 
 describe('report file against the published schema (real PostgreSQL)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'report-schema-' });
+  const { db, migrate } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'report-schema-'));
     const base = { sport: null, age: null, experience: null, itemsJson: '[]', flag: false };
     await insertArbitraryRows(db.dataSource, [
       { ...base, email: 'orphan@example.com', equipmentJson: '"gym"' },
@@ -35,14 +31,9 @@ describe('report file against the published schema (real PostgreSQL)', () => {
     await db.dataSource.query(`DELETE FROM users WHERE email = 'orphan@example.com'`);
   });
 
-  afterAll(async () => {
-    rmSync(folder, { recursive: true, force: true });
-    await db?.drop();
-  });
-
   it('an orphaned row gets user_email null, a 2,000-deep value is embedded as text; the file validates', async () => {
-    const path = join(folder, 'report.json');
-    const result = await runCommand(['migrate-equipment', '--dry-run', '--no-progress', '--save-report', path], db.env);
+    const path = join(suite.folder, 'report.json');
+    const result = await migrate(['--dry-run', '--save-report', path]);
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(readFileSync(path, 'utf8'));
     expect(reportSchemaErrors(report)).toEqual([]);

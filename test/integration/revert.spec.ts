@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand } from '../helpers/cli-harness';
 import { seedMix, snapshotAssessments } from '../helpers/fixtures';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
+import { TestDatabase } from '../helpers/test-database';
 
 /** Every column but updated_at, per row, as PostgreSQL's JSON text. */
 const contents = async (db: TestDatabase) =>
@@ -14,27 +14,20 @@ const lastRunId = async (db: TestDatabase) =>
   (await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'migrate' ORDER BY started_at DESC LIMIT 1`))[0].id as string;
 
 describe('revert-equipment-migration', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ perTest: true, folder: 'revert-' });
+  const { db, run } = suite;
 
   beforeEach(async () => {
-    db = await createTestDatabase();
     await seedMix(db.dataSource, 240, { valid: 150, multi: 40, odd: 15, flag: 20, error: 15 });
-    folder = mkdtempSync(join(tmpdir(), 'revert-'));
   });
 
-  afterEach(async () => {
-    await db.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
-
-  const migrate = () => runCommand(['migrate-equipment', '--no-progress', '--batch-size', '17'], db.env);
+  const migrate = () => suite.migrate(['--batch-size', '17']);
 
   it('migrate then revert gives back the table byte for byte (every column but updated_at)', async () => {
     const start = await contents(db);
     expect((await migrate()).exitCode).toBe(0);
     expect(await contents(db)).not.toEqual(start);
-    const result = await runCommand(['revert-equipment-migration', await lastRunId(db), '--batch-size', '7'], db.env);
+    const result = await run(['revert-equipment-migration', await lastRunId(db), '--batch-size', '7']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual(
       expect.arrayContaining(['--- Revert Report ---', 'Total Processed: 75', 'Reverted: 75', 'Conflicts: 0', 'Missing: 0', 'Revert completed successfully!']),
@@ -54,8 +47,8 @@ describe('revert-equipment-migration', () => {
     await db.dataSource.query(`DELETE FROM assessments WHERE id = $1`, [deleted]);
     const userValues = await contents(db);
 
-    const reportPath = join(folder, 'revert.json');
-    const result = await runCommand(['revert-equipment-migration', runId, '--save-report', reportPath], db.env);
+    const reportPath = join(suite.folder, 'revert.json');
+    const result = await run(['revert-equipment-migration', runId, '--save-report', reportPath]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual(expect.arrayContaining(['Reverted: 71', 'Conflicts: 3', 'Missing: 1']));
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
@@ -79,13 +72,13 @@ describe('revert-equipment-migration', () => {
     expect((await migrate()).exitCode).toBe(0);
     const runId = await lastRunId(db);
     const migrated = await snapshotAssessments(db.dataSource);
-    const dry = await runCommand(['revert-equipment-migration', runId, '--dry-run'], db.env);
+    const dry = await run(['revert-equipment-migration', runId, '--dry-run']);
     expect(dry.exitCode).toBe(0);
     expect(dry.stdout).toContain('DRY RUN MODE - No changes will be saved');
     expect(await snapshotAssessments(db.dataSource)).toEqual(migrated);
 
-    expect((await runCommand(['revert-equipment-migration', runId], db.env)).exitCode).toBe(0);
-    const again = await runCommand(['revert-equipment-migration', runId], db.env);
+    expect((await run(['revert-equipment-migration', runId])).exitCode).toBe(0);
+    const again = await run(['revert-equipment-migration', runId]);
     expect(again.exitCode).toBe(2);
     expect(again.stderr.join('\n')).toContain('was already reverted');
     const runs = await db.dataSource.query(`SELECT kind, status, reverts_run_id, reverted_by_run_id FROM equipment_migration_runs ORDER BY started_at`);
@@ -96,13 +89,13 @@ describe('revert-equipment-migration', () => {
   });
 
   it('refuses an unknown or malformed run id (exit 2) and a revert run', async () => {
-    expect((await runCommand(['revert-equipment-migration', randomUUID()], db.env)).exitCode).toBe(2);
-    expect((await runCommand(['revert-equipment-migration', 'not-a-uuid'], db.env)).exitCode).toBe(2);
-    expect((await runCommand(['revert-equipment-migration'], db.env)).exitCode).toBe(2);
+    expect((await run(['revert-equipment-migration', randomUUID()])).exitCode).toBe(2);
+    expect((await run(['revert-equipment-migration', 'not-a-uuid'])).exitCode).toBe(2);
+    expect((await run(['revert-equipment-migration'])).exitCode).toBe(2);
     expect((await migrate()).exitCode).toBe(0);
-    expect((await runCommand(['revert-equipment-migration', await lastRunId(db)], db.env)).exitCode).toBe(0);
+    expect((await run(['revert-equipment-migration', await lastRunId(db)])).exitCode).toBe(0);
     const revertId = (await db.dataSource.query(`SELECT id FROM equipment_migration_runs WHERE kind = 'revert'`))[0].id;
-    const result = await runCommand(['revert-equipment-migration', revertId], db.env);
+    const result = await run(['revert-equipment-migration', revertId]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr.join('\n')).toContain('only migration runs can be reverted');
   });
@@ -118,7 +111,7 @@ describe('revert-equipment-migration', () => {
     await db.dataSource.query(`CREATE TRIGGER refuse_revert BEFORE UPDATE ON assessments FOR EACH ROW EXECUTE FUNCTION refuse_revert()`);
     const migrated = (await contents(db)).find((r) => r.id === frozen)!.row;
 
-    const result = await runCommand(['revert-equipment-migration', await lastRunId(db), '--batch-size', '10'], db.env);
+    const result = await run(['revert-equipment-migration', await lastRunId(db), '--batch-size', '10']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toEqual(expect.arrayContaining(['Reverted: 74', 'Refused by the database: 1']));
     expect(result.stdout).toContain(`Refused: assessment ${frozen}: the database refused the restore: assessment ${frozen} is frozen; left as it is`);
@@ -127,9 +120,12 @@ describe('revert-equipment-migration', () => {
 
   it('a migration after a revert works as on fresh data', async () => {
     const first = await migrate();
-    expect((await runCommand(['revert-equipment-migration', await lastRunId(db)], db.env)).exitCode).toBe(0);
+    expect((await run(['revert-equipment-migration', await lastRunId(db)])).exitCode).toBe(0);
     const second = await migrate();
-    const counts = (stdout: string[]) => stdout.filter((line) => /^(Migrated|Flagged for Re-assessment|Skipped \(Already Valid\)|Errors): /.test(line));
+    const counts = (stdout: string[]) => {
+      const { total_processed: _total, ...outcomes } = printedCounts(stdout);
+      return outcomes;
+    };
     expect(counts(second.stdout)).toEqual(counts(first.stdout));
   });
 });

@@ -1,21 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand } from '../helpers/cli-harness';
-import { insertArbitraryRows, printedCounts, reportSchemaErrors } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { insertArbitraryRows, reportSchemaErrors } from '../helpers/migration-checks';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * A BEFORE UPDATE trigger that rewrites what the migration writes: the counts, the before → after table and the report
  * follow what the database stored (the UPDATE's RETURNING), and each rewritten row is an error row saying so.
  */
 describe('a trigger rewriting the written values (real PostgreSQL)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'rewriting-trigger-' });
+  const { db, migrate } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'rewriting-trigger-'));
     const base = { sport: null, age: null, experience: null, itemsJson: '[]', flag: false };
     await insertArbitraryRows(db.dataSource, [
       { ...base, email: 'gym.0@example.com', equipmentJson: '["Full Gym"]' },
@@ -31,14 +28,9 @@ describe('a trigger rewriting the written values (real PostgreSQL)', () => {
       CREATE TRIGGER no_gyms BEFORE UPDATE ON assessments FOR EACH ROW EXECUTE FUNCTION no_gyms();`);
   });
 
-  afterAll(async () => {
-    rmSync(folder, { recursive: true, force: true });
-    await db?.drop();
-  });
-
   it('reports what was stored: rewritten rows are errors naming both values, the table counts the stored values', async () => {
-    const path = join(folder, 'report.json');
-    const result = await runCommand(['migrate-equipment', '--no-progress', '--save-report', path], db.env);
+    const path = join(suite.folder, 'report.json');
+    const result = await migrate(['--save-report', path]);
     expect(result.exitCode).toBe(0);
 
     const stored: { equipment: string }[] = await db.dataSource.query(`SELECT equipment::text AS equipment FROM assessments ORDER BY id`);

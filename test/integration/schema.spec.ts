@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { MIGRATIONS } from '../../src/migrations';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 
 interface ColumnRow {
   column_name: string;
@@ -44,7 +44,7 @@ async function sqlStateOf(url: string, sql: string, parameters: unknown[] = []):
 }
 
 describe('schema migrations on a fresh database', () => {
-  let db: TestDatabase;
+  const { db } = useTestSuite({ schema: false });
 
   const columnsOf = (table: string): Promise<ColumnRow[]> =>
     db.dataSource.query(
@@ -82,14 +82,6 @@ describe('schema migrations on a fresh database', () => {
         GROUP BY tc.table_name, tc.constraint_type, tc.constraint_name
         ORDER BY tc.table_name, tc.constraint_type`,
     );
-
-  beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   describe('up', () => {
     beforeAll(async () => {
@@ -221,7 +213,7 @@ describe('schema migrations on a fresh database', () => {
 });
 
 describe('audit trail migration: the changes lose the per-row foreign key to their run, and get it back', () => {
-  let db: TestDatabase;
+  const { db } = useTestSuite({ schema: false });
   const RUN = '00000000-0000-4000-8000-000000000001';
   const GONE = '00000000-0000-4000-8000-000000000002';
 
@@ -239,7 +231,6 @@ describe('audit trail migration: the changes lose the per-row foreign key to the
     db.dataSource.query(`SELECT run_id, assessment_id, previous_equipment, new_equipment FROM equipment_migration_changes ORDER BY run_id, assessment_id`);
 
   beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
     await db.dataSource.runMigrations({ transaction: 'each' });
     // The migrations after the foreign-key one are undone first: this block is about that one.
     while ((await db.dataSource.query(`SELECT name FROM typeorm_migrations ORDER BY id DESC LIMIT 1`))[0].name !== 'DropAuditChangesRunForeignKey1796300000000') {
@@ -250,10 +241,6 @@ describe('audit trail migration: the changes lose the per-row foreign key to the
        VALUES ('${RUN}', 'migrate', 'completed', now(), '{}', 'u', 'h', 'v')`,
     );
     await db.dataSource.query(insertChange(RUN, 1));
-  });
-
-  afterAll(async () => {
-    await db?.drop();
   });
 
   it('up: no foreign key, the composite primary key stays', async () => {
@@ -282,19 +269,14 @@ describe('audit trail migration: the changes lose the per-row foreign key to the
 });
 
 describe('online-run migration: mode, scope, checkpoint, error rows and change user ids, and back', () => {
-  let db: TestDatabase;
+  const { db } = useTestSuite({ schema: false });
   const columns = async (table: string): Promise<string[]> =>
     (
       await db.dataSource.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name`, [table])
     ).map((row: { column_name: string }) => row.column_name);
 
   beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
     await db.dataSource.runMigrations({ transaction: 'each' });
-  });
-
-  afterAll(async () => {
-    await db?.drop();
   });
 
   it('up: runs gain mode, scope and checkpoint; changes gain user_id; the errors table exists', async () => {

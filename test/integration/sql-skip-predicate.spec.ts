@@ -3,7 +3,7 @@ import { QueryRunner } from 'typeorm';
 import { assessmentColumns } from '../../src/database/assessment-columns';
 import { canonicalAndConsistent } from '../../src/equipment-migration/skip-predicate';
 import { EquipmentRules, EQUIPMENT_VALUES } from '../../src/equipment-migration/equipment-rules';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * The SQL skip predicate (rows the migration never sends to Node) must select exactly the rows that
@@ -86,23 +86,17 @@ const generatedRow: fc.Arbitrary<GeneratedRow> = fc
 
 
 describe('SQL skip predicate agrees with EquipmentRules.classify (real PostgreSQL)', () => {
-  let db: TestDatabase;
   let queryRunner: QueryRunner;
+  const { db } = useTestSuite({ teardown: () => queryRunner?.release() });
   let predicate: string;
   let userId: number;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     queryRunner = db.dataSource.createQueryRunner();
     await queryRunner.connect();
     predicate = canonicalAndConsistent(assessmentColumns(queryRunner.connection), 'a');
     const [user] = await queryRunner.query(`INSERT INTO users (email) VALUES ('predicate@example.com') RETURNING id`);
     userId = user.id;
-  });
-
-  afterAll(async () => {
-    await queryRunner?.release();
-    await db?.drop();
   });
 
   /** Replaces the table's rows with `rows` and reads back what PostgreSQL stored, with the predicate's verdict. */

@@ -1,6 +1,5 @@
-import { runCommand } from '../helpers/cli-harness';
 import { insertSamples } from '../helpers/fixtures';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
 import { SampleAssessment } from '../../src/demo/sample-assessments';
 
 const sample = (n: number, equipment: unknown, items: unknown = [], flag = false): SampleAssessment => ({
@@ -16,15 +15,7 @@ const sample = (n: number, equipment: unknown, items: unknown = [], flag = false
 });
 
 describe('verify-equipment', () => {
-  let db: TestDatabase;
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterEach(async () => {
-    await db.drop();
-  });
+  const { db, migrate, run } = useTestSuite({ perTest: true });
 
   const ids = async () => (await db.dataSource.query('SELECT id FROM assessments ORDER BY id')).map((r: { id: number }) => r.id);
 
@@ -35,7 +26,7 @@ describe('verify-equipment', () => {
       sample(3, 'basic_equipment', ['dumbbells']),
       sample(4, 'basic_equipment', [], true),
     ]);
-    const result = await runCommand(['verify-equipment', '--json'], db.env);
+    const result = await run(['verify-equipment', '--json']);
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout.join('\n'))).toEqual({
       total: 4,
@@ -55,7 +46,7 @@ describe('verify-equipment', () => {
   it('fails (exit 1) on a partly migrated table and lists the legacy rows', async () => {
     await insertSamples(db.dataSource, [sample(1, 'full_gym'), sample(2, ['no_equipment', 'full_gym']), sample(3, 'Full Gym')]);
     const [, second, third] = await ids();
-    const result = await runCommand(['verify-equipment'], db.env);
+    const result = await run(['verify-equipment']);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain('  legacy shape         2');
     expect(result.stdout).toContain('Verification failed: 2 assessments are not canonical and consistent');
@@ -65,7 +56,7 @@ describe('verify-equipment', () => {
   it('fails on inconsistent rows: basic_equipment with no items and no flag, or with invalid items', async () => {
     await insertSamples(db.dataSource, [sample(1, 'basic_equipment', []), sample(2, 'basic_equipment', 'abc'), sample(3, 'no_equipment')]);
     const [first, second] = await ids();
-    const result = await runCommand(['verify-equipment', '--json'], db.env);
+    const result = await run(['verify-equipment', '--json']);
     expect(result.exitCode).toBe(1);
     const report = JSON.parse(result.stdout.join('\n'));
     expect(report).toMatchObject({ ok: false, legacy_shape: 0, basic_without_items_unflagged: 1, offending: 2, offending_ids: [first, second] });
@@ -73,7 +64,7 @@ describe('verify-equipment', () => {
 
   it('lists at most 20 offending ids', async () => {
     await insertSamples(db.dataSource, Array.from({ length: 25 }, (_, n) => sample(n, ['full_gym'])));
-    const result = await runCommand(['verify-equipment'], db.env);
+    const result = await run(['verify-equipment']);
     expect(result.exitCode).toBe(1);
     const line = result.stdout.find((l) => l.startsWith('Offending assessment ids (first 20): '))!;
     expect(line.split(': ')[1].split(', ')).toHaveLength(20);
@@ -81,9 +72,9 @@ describe('verify-equipment', () => {
 
   it('passes after a migration that had no error rows', async () => {
     await insertSamples(db.dataSource, [sample(1, ['no_equipment', 'full_gym']), sample(2, 'basic_equipment'), sample(3, 'Full Gym')]);
-    expect((await runCommand(['verify-equipment'], db.env)).exitCode).toBe(1);
-    expect((await runCommand(['migrate-equipment', '--no-progress'], db.env)).exitCode).toBe(0);
-    const result = await runCommand(['verify-equipment'], db.env);
+    expect((await run(['verify-equipment'])).exitCode).toBe(1);
+    expect((await migrate()).exitCode).toBe(0);
+    const result = await run(['verify-equipment']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Verification passed: every assessment is canonical and consistent');
   });

@@ -1,11 +1,13 @@
 import { Client } from 'pg';
 import { REALISTIC_MIX, SampleAssessment, SampleCategory } from '../../src/demo/sample-assessments';
 import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/run-engine/migration-lock';
-import { ProcessResult, runCli } from '../helpers/cli-harness';
-import { expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
+import { ProcessResult } from '../helpers/cli-harness';
+import { expectExit, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';
-import { advisoryLocks, cliBackends, comparableAssessments, isKey, pinCreatedAt, pollUntil, rowDifferences, watchWritingSessions } from '../helpers/pg-state';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { advisoryLocks, cliBackends, comparableAssessments, isKey, pinCreatedAt, rowDifferences, watchWritingSessions } from '../helpers/pg-state';
+import { pollUntil } from '../helpers/poll';
+import { printedCounts, printedReport } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * One migrate-equipment run at a time: each run takes a transaction-scoped advisory lock (pg_try_advisory_xact_lock)
@@ -50,29 +52,15 @@ async function lockIsFree(url: string): Promise<boolean> {
 }
 
 describe('one migrate-equipment run at a time', () => {
-  let db: TestDatabase;
-  let reference: TestDatabase;
+  const { db, cli } = useTestSuite({ children: true });
+  /** A second database seeded alike, for the result of one run alone. */
+  const { db: reference, cli: referenceCli } = useTestSuite();
 
   /** No advisory lock of any session is left in the database, and a new session can take the migration lock. */
   async function expectNoLockLeft(): Promise<void> {
     expect(await advisoryLocks(db.dataSource, db.name)).toEqual([]);
     expect(await lockIsFree(db.url)).toBe(true);
   }
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    reference = await createTestDatabase();
-  }, TIMEOUT_MS);
-
-  afterEach(async () => {
-    await killStrayProcesses();
-  });
-
-  afterAll(async () => {
-    await killStrayProcesses();
-    await db?.drop();
-    await reference?.drop();
-  }, TIMEOUT_MS);
 
   it(
     'five runs started together: exactly one migrates, the others are locked out (exit 3) or find nothing left, and the table ends as after one run',
@@ -93,15 +81,15 @@ describe('one migrate-equipment run at a time', () => {
       // A small page size keeps the winner inside its transaction for a while, so the others do meet its lock.
       const args = ['migrate-equipment', '--batch-size', '20', '--no-progress'];
 
-      const single = await runCli(args, reference.env, { timeoutMs: CLI_TIMEOUT_MS });
+      const single = await referenceCli(args, { timeoutMs: CLI_TIMEOUT_MS });
       expectExit(single, 0);
       const singleCounts = printedCounts(single.stdout);
       expect(singleCounts).toEqual({
-        'Total Processed': ROWS,
-        Migrated: expected.migrate,
-        'Flagged for Re-assessment': expected.flag,
-        'Skipped (Already Valid)': expected.valid,
-        Errors: expected.error,
+        total_processed: ROWS,
+        migrated: expected.migrate,
+        flagged: expected.flag,
+        skipped: expected.valid,
+        errors: expected.error,
       });
 
       const writers = watchWritingSessions(db.dataSource, db.name);
@@ -112,8 +100,9 @@ describe('one migrate-equipment run at a time', () => {
 
       /** What each run did; anything else is spelled out with its output, so a failure shows it. */
       const outcome = (result: ProcessResult): string => {
-        const counts = printedCounts(result.stdout);
-        if (result.exitCode === 0 && result.signal === null && counts['Migrated'] > 0) return 'migrated';
+        // A run locked out prints no report block.
+        const counts = printedReport(result.stdout) ? printedCounts(result.stdout) : undefined;
+        if (result.exitCode === 0 && result.signal === null && counts !== undefined && counts.migrated > 0) return 'migrated';
         if (
           result.exitCode === 3 &&
           result.signal === null &&
@@ -125,8 +114,8 @@ describe('one migrate-equipment run at a time', () => {
         if (
           result.exitCode === 0 &&
           result.signal === null &&
-          counts['Migrated'] === 0 &&
-          counts['Flagged for Re-assessment'] === 0 &&
+          counts?.migrated === 0 &&
+          counts.flagged === 0 &&
           /^Migration completed successfully!$/m.test(result.stdout)
         ) {
           return 'nothing left';
@@ -159,7 +148,7 @@ describe('one migrate-equipment run at a time', () => {
 
       const holder = await holdMigrationLock(db.url);
       try {
-        const locked = await runCli(['migrate-equipment', '--no-progress'], db.env, { timeoutMs: CLI_TIMEOUT_MS });
+        const locked = await cli(['migrate-equipment', '--no-progress'], { timeoutMs: CLI_TIMEOUT_MS });
         expectExit(locked, 3);
         expect(locked.stderr).toMatch(LOCKED_MESSAGE);
         expect(locked.stdout).not.toContain('Starting equipment data migration');
@@ -187,9 +176,9 @@ describe('one migrate-equipment run at a time', () => {
         expect(result.stderr).not.toMatch(LOCKED_MESSAGE);
         expect(result.stdout).toContain('Starting equipment data migration...');
         expect(printedCounts(result.stdout)).toMatchObject({
-          Migrated: expected.migrate,
-          'Flagged for Re-assessment': expected.flag,
-          Errors: expected.error,
+          migrated: expected.migrate,
+          flagged: expected.flag,
+          errors: expected.error,
         });
         expect(await snapshotAssessments(db.dataSource)).not.toEqual(before);
       } finally {
@@ -208,7 +197,7 @@ describe('one migrate-equipment run at a time', () => {
       const before = await snapshotAssessments(db.dataSource);
       const holder = await holdMigrationLock(db.url);
       try {
-        const result = await runCli(['migrate-equipment', '--no-progress', '--wait-for-lock', '1'], db.env, {
+        const result = await cli(['migrate-equipment', '--no-progress', '--wait-for-lock', '1'], {
           timeoutMs: CLI_TIMEOUT_MS,
         });
         expectExit(result, 3);
@@ -249,7 +238,7 @@ describe('one migrate-equipment run at a time', () => {
       await expectNoLockLeft();
 
       // Aborted by --max-errors (the mix has error rows): rolled back, exit 1.
-      const aborted = await runCli(['migrate-equipment', '--max-errors', '0', '--no-progress'], db.env, {
+      const aborted = await cli(['migrate-equipment', '--max-errors', '0', '--no-progress'], {
         timeoutMs: CLI_TIMEOUT_MS,
       });
       expectExit(aborted, 1);
@@ -257,9 +246,9 @@ describe('one migrate-equipment run at a time', () => {
       await expectNoLockLeft();
 
       // Committed.
-      const committed = await runCli(['migrate-equipment', '--no-progress'], db.env, { timeoutMs: CLI_TIMEOUT_MS });
+      const committed = await cli(['migrate-equipment', '--no-progress'], { timeoutMs: CLI_TIMEOUT_MS });
       expectExit(committed, 0);
-      expect(printedCounts(committed.stdout)['Migrated']).toBeGreaterThan(0);
+      expect(printedCounts(committed.stdout).migrated).toBeGreaterThan(0);
       await expectNoLockLeft();
     },
     TIMEOUT_MS,

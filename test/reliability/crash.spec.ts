@@ -1,13 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { REALISTIC_MIX, SampleCategory } from '../../src/demo/sample-assessments';
-import { runCli } from '../helpers/cli-harness';
-import { expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
+import { expectExit, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments, truncateAll } from '../helpers/fixtures';
-import { advisoryLocks, CLI_APPLICATION_NAME, cliBackends, cliSessionsGone, pollUntil } from '../helpers/pg-state';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { advisoryLocks, CLI_APPLICATION_NAME, cliBackends, cliSessionsGone } from '../helpers/pg-state';
+import { pollUntil } from '../helpers/poll';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * kill -9 in the middle of a run: the process gets no chance to clean up, so everything rests on PostgreSQL. The open
@@ -21,19 +21,8 @@ const ROWS = 20_000;
 const CANONICAL = `('"full_gym"', '"basic_equipment"', '"no_equipment"')`;
 
 describe('kill -9 during a run', () => {
-  let db: TestDatabase;
-  let reportDir: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    reportDir = mkdtempSync(join(tmpdir(), 'reliability-crash-'));
-  }, TIMEOUT_MS);
-
-  afterAll(async () => {
-    await killStrayProcesses();
-    rmSync(reportDir, { recursive: true, force: true });
-    await db?.drop();
-  }, TIMEOUT_MS);
+  const suite = useTestSuite({ folder: 'reliability-crash-', children: true });
+  const { db, cli } = suite;
 
   it(
     'SIGKILL mid-run: the table is unchanged, no lock is left once the server has noticed, and an immediate rerun migrates everything',
@@ -43,7 +32,7 @@ describe('kill -9 during a run', () => {
       for (const sample of samples) expected[sample.category] += 1;
       const before = await snapshotAssessments(db.dataSource);
 
-      const reportPath = join(reportDir, 'r.json');
+      const reportPath = join(suite.folder, 'r.json');
       const run = startCli(['migrate-equipment', '--batch-size', '20', '--save-report', reportPath], db.env, {
         timeoutMs: CLI_TIMEOUT_MS,
       });
@@ -71,24 +60,24 @@ describe('kill -9 during a run', () => {
       expect(await snapshotAssessments(db.dataSource)).toEqual(before);
 
       // A killed process cannot remove its temporary report files; it must never have produced the report itself.
-      const left = readdirSync(reportDir);
+      const left = readdirSync(suite.folder);
       expect(left).not.toContain('r.json');
       expect(left.filter((name) => !/^\.r\.json\..+\.tmp$/.test(name))).toEqual([]);
-      for (const name of left) rmSync(join(reportDir, name), { force: true });
+      for (const name of left) rmSync(join(suite.folder, name), { force: true });
 
       // The next run, started at once, gets the lock and does the whole job.
-      const rerun = await runCli(['migrate-equipment', '--no-progress', '--save-report', reportPath], db.env, {
+      const rerun = await cli(['migrate-equipment', '--no-progress', '--save-report', reportPath], {
         timeoutMs: CLI_TIMEOUT_MS,
       });
       expectExit(rerun, 0);
       expect(printedCounts(rerun.stdout)).toEqual({
-        'Total Processed': ROWS,
-        Migrated: expected.migrate,
-        'Flagged for Re-assessment': expected.flag,
-        'Skipped (Already Valid)': expected.valid,
-        Errors: expected.error,
+        total_processed: ROWS,
+        migrated: expected.migrate,
+        flagged: expected.flag,
+        skipped: expected.valid,
+        errors: expected.error,
       });
-      expect(readdirSync(reportDir)).toEqual(['r.json']);
+      expect(readdirSync(suite.folder)).toEqual(['r.json']);
 
       // Every row that is not an error row now holds one canonical value; flagged ones are marked for re-assessment.
       const rows: { email: string; canonical: boolean; flag: boolean; row: string }[] = await db.dataSource.query(

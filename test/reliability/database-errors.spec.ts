@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE_SHAPES, SampleAssessment } from '../../src/demo/sample-assessments';
-import { runCommand } from '../helpers/cli-harness';
+import type { MigrationSummary } from '../../src/equipment-migration/report.types';
 import { insertSamples, snapshotAssessments, truncateAll } from '../helpers/fixtures';
 import {
   byId,
@@ -13,14 +11,13 @@ import {
   identity,
   otherColumns,
   parseJsonText,
-  printedCounts,
   readReport,
   readRows,
   reportSchemaErrors,
   samplesOf,
-  Summary,
 } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * Database errors stay per row: when PostgreSQL refuses one row's write (a trigger raising, a CHECK constraint an
@@ -82,24 +79,14 @@ const BOTH: Refusal = {
 };
 
 describe('database errors stay per row (real PostgreSQL)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'database-errors-' });
+  const { db } = suite;
   let samples: SampleAssessment[];
   let reportCount = 0;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'database-errors-'));
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-    if (folder) rmSync(folder, { recursive: true, force: true });
-  });
-
   const migrate = async (...args: string[]) => {
-    const reportPath = join(folder, `report-${(reportCount += 1)}.json`);
-    const result = await runCommand(['migrate-equipment', '--no-progress', '--save-report', reportPath, ...args], db.env);
+    const reportPath = join(suite.folder, `report-${(reportCount += 1)}.json`);
+    const result = await suite.migrate(['--save-report', reportPath, ...args]);
     return { result, report: readReport(reportPath) };
   };
 
@@ -122,7 +109,7 @@ describe('database errors stay per row (real PostgreSQL)', () => {
     });
 
     /** The counts without any refusal, minus the refused rows (all migrate), plus as many errors. */
-    const expectedCounts = (): Summary => {
+    const expectedCounts = (): MigrationSummary => {
       const counts = countsOf(SHAPES);
       for (const index of refusal.targets) expect(samples[index].category).toBe('migrate');
       counts.migrated -= refusal.targets.length;

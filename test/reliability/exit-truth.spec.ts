@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { REALISTIC_MIX } from '../../src/demo/sample-assessments';
@@ -9,7 +8,8 @@ import { childEnv } from '../helpers/child-env';
 import { PROJECT_ROOT } from '../helpers/cli-harness';
 import { seedMix, truncateAll } from '../helpers/fixtures';
 import { startPgProxy } from '../helpers/pg-proxy';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { useTestSuite } from '../helpers/suite';
+import { createTestDatabase } from '../helpers/test-database';
 
 /**
  * The exit code and the last line tell the truth about the data, however the run ends: a reader that goes away, a
@@ -62,9 +62,17 @@ function run(args: string[], env: NodeJS.ProcessEnv, options: { closeStdoutAfter
 }
 
 describe('the exit code and the last line tell the truth about the data', () => {
-  let db: TestDatabase;
-  let folder: string;
   const roles: string[] = [];
+  const suite = useTestSuite({
+    folder: 'exit-truth-',
+    // The roles own nothing outside this database, but roles are cluster-wide: drop them with it.
+    teardown: async () => {
+      for (const role of roles) {
+        await db.dataSource.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      }
+    },
+  });
+  const { db } = suite;
 
   const checksum = async (): Promise<string> =>
     (await db.dataSource.query(`SELECT md5(coalesce(string_agg(a::text, ',' ORDER BY a.id), '')) AS sum FROM assessments a`))[0].sum;
@@ -97,19 +105,6 @@ describe('the exit code and the last line tell the truth about the data', () => 
     url.password = 'secret';
     return { ...db.env, DATABASE_URL: url.toString() };
   };
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'exit-truth-'));
-  }, TIMEOUT_MS);
-
-  afterAll(async () => {
-    rmSync(folder, { recursive: true, force: true });
-    for (const role of roles) {
-      await db.dataSource.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-    }
-    await db?.drop();
-  }, TIMEOUT_MS);
 
   /** A session that holds something while a run tries (the migration lock, a row lock), released after it. */
   type Holder = (client: Client) => Promise<void>;
@@ -209,7 +204,7 @@ describe('the exit code and the last line tell the truth about the data', () => 
     }
     try {
       const env = ending.env ? ending.env(db.env) : db.env;
-      const result = await run([...ending.args(folder), '--no-progress'], env);
+      const result = await run([...ending.args(suite.folder), '--no-progress'], env);
       const [stream, pattern] = ending.last;
       expect({ exit: result.exitCode, last: result[stream].at(-1) }).toEqual({ exit: ending.exit, last: expect.stringMatching(pattern) });
       noStackTrace(result);
@@ -261,7 +256,7 @@ describe('the exit code and the last line tell the truth about the data', () => 
 
   it('a reader that goes away after three lines: the run still commits, writes its report and exits 0, without a stack trace', async () => {
     const before = await fresh();
-    const report = join(folder, 'head.json');
+    const report = join(suite.folder, 'head.json');
     const result = await run(['migrate-equipment', '--save-report', report, '--no-progress'], db.env, { closeStdoutAfter: 3 });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toHaveLength(3);
@@ -359,7 +354,7 @@ describe('the exit code and the last line tell the truth about the data', () => 
   it("the server commits but its answer is lost: the run is looked up, found, and the exit is 0 with a note", async () => {
     const before = await fresh();
     const proxy = await startPgProxy(db.url, 'lose-answer');
-    const report = join(folder, 'lost-answer.json');
+    const report = join(suite.folder, 'lost-answer.json');
     try {
       const result = await run(['migrate-equipment', '--no-progress', '--save-report', report], { ...db.env, DATABASE_URL: proxy.url });
       expect(proxy.lost).toBe(true);

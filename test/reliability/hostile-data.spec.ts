@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { SAMPLE_SHAPES } from '../../src/demo/sample-assessments';
 import { EquipmentRules } from '../../src/equipment-migration/equipment-rules';
-import { runCommand } from '../helpers/cli-harness';
+import type { ReportDetail } from '../../src/equipment-migration/report.types';
 import { insertSamples, truncateAll } from '../helpers/fixtures';
 import {
   ArbitraryRow,
@@ -12,20 +10,19 @@ import {
   CANONICAL_JSON,
   countsOf,
   DbRow,
-  Detail,
   errorLines,
   identity,
   insertArbitraryRows,
   otherColumns,
   parseJsonText,
-  printedCounts,
   readReport,
   readRows,
   reportSchemaErrors,
   samplesOf,
   Status,
 } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * Hostile data: whatever JSON is stored in `equipment` (or SQL NULL) and `equipment_items`, with whatever flag, a real
@@ -176,7 +173,7 @@ function expectSoundRun(
   expect(counts.total_processed).toBe(before.length);
   expect(counts.migrated + counts.flagged + counts.skipped + counts.errors).toBe(before.length);
 
-  const details = new Map<number, Detail>();
+  const details = new Map<number, ReportDetail>();
   for (const detail of report.details) {
     expect(details.has(detail.assessment_id)).toBe(false);
     details.set(detail.assessment_id, detail);
@@ -245,23 +242,13 @@ function expectSoundRun(
 }
 
 describe('hostile data (real PostgreSQL, property-based)', () => {
-  let db: TestDatabase;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'hostile-data-' });
+  const { db } = suite;
   let runs = 0;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    folder = mkdtempSync(join(tmpdir(), 'hostile-data-'));
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-    if (folder) rmSync(folder, { recursive: true, force: true });
-  });
-
   const migrate = async (...args: string[]) => {
-    const reportPath = join(folder, `report-${(runs += 1)}.json`);
-    const result = await runCommand(['migrate-equipment', '--save-report', reportPath, '--no-progress', ...args], db.env);
+    const reportPath = join(suite.folder, `report-${(runs += 1)}.json`);
+    const result = await suite.migrate(['--save-report', reportPath, ...args]);
     return { result, report: result.exitCode === 0 ? readReport(reportPath) : undefined };
   };
 

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { SAMPLE_SHAPES, SampleAssessment } from '../../src/demo/sample-assessments';
 import type { CandidateRow } from '../../src/equipment-migration/assessment-migration.repository';
-import { runCommand } from '../helpers/cli-harness';
 import { insertSamples, truncateAll } from '../helpers/fixtures';
 import {
   byId,
@@ -15,13 +12,13 @@ import {
   identity,
   openSession,
   otherColumns,
-  printedCounts,
   readReport,
   readRows,
   reportSchemaErrors,
   samplesOf,
 } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * No lost updates: another session changes (or deletes) a candidate row and commits between the run's read of the
@@ -42,22 +39,14 @@ const TO_DELETE = indexOfShape('array with duplicates');
 const BATCH_SIZES = ['1', '7', '1000'];
 
 describe('no lost updates: another session commits between a page read and its write (real PostgreSQL)', () => {
-  let db: TestDatabase;
   let session: Client;
-  let folder: string;
+  const suite = useTestSuite({ folder: 'lost-updates-', teardown: () => session?.end() });
+  const { db } = suite;
   let samples: SampleAssessment[];
   let reportCount = 0;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     session = await openSession(db.url);
-    folder = mkdtempSync(join(tmpdir(), 'lost-updates-'));
-  });
-
-  afterAll(async () => {
-    await session?.end();
-    await db?.drop();
-    if (folder) rmSync(folder, { recursive: true, force: true });
   });
 
   /** A fresh table: ids 1..SHAPES.length, in SHAPES order. */
@@ -119,10 +108,8 @@ describe('no lost updates: another session commits between a page read and its w
   }
 
   const migrate = (batchSize: string, hooks: object) => {
-    const reportPath = join(folder, `report-${(reportCount += 1)}.json`);
-    return runCommand(['migrate-equipment', '--no-progress', '--batch-size', batchSize, '--save-report', reportPath], db.env, {
-      hooks,
-    }).then((result) => ({ result, reportPath }));
+    const reportPath = join(suite.folder, `report-${(reportCount += 1)}.json`);
+    return suite.migrate(['--batch-size', batchSize, '--save-report', reportPath], { hooks }).then((result) => ({ result, reportPath }));
   };
 
   describe.each(BATCH_SIZES)('--batch-size %s', (batchSize) => {

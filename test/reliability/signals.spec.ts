@@ -6,10 +6,12 @@ import { Client } from 'pg';
 import { expectedOutcomes, REALISTIC_MIX } from '../../src/demo/sample-assessments';
 import { EQUIPMENT_MIGRATION_LOCK_KEY } from '../../src/run-engine/migration-lock';
 import { PROJECT_ROOT, removeEmbeddedDataDir, runCli } from '../helpers/cli-harness';
-import { CliProcess, expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
+import { CliProcess, expectExit, killStrayProcesses, startCli } from '../helpers/cli-process';
 import { seedMix, snapshotAssessments } from '../helpers/fixtures';
-import { advisoryLocks, cliBackends, cliSessionsGone, pollUntil } from '../helpers/pg-state';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { advisoryLocks, cliBackends, cliSessionsGone } from '../helpers/pg-state';
+import { pollUntil } from '../helpers/poll';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * SIGINT (Ctrl-C) and SIGTERM (a deploy tool, `kill`) in the middle of a real run, sent to the real CLI process: the run
@@ -36,26 +38,11 @@ async function waitUntilMidRun(run: CliProcess): Promise<void> {
 }
 
 describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
-  let db: TestDatabase;
-  let reportDir: string;
+  const suite = useTestSuite({ folder: 'reliability-signals-', freshFolderEachTest: true, children: true });
+  const { db } = suite;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     await seedMix(db.dataSource, ROWS, REALISTIC_MIX, 2024);
-  }, TIMEOUT_MS);
-
-  beforeEach(() => {
-    reportDir = mkdtempSync(join(tmpdir(), 'reliability-signals-'));
-  });
-
-  afterEach(async () => {
-    await killStrayProcesses();
-    rmSync(reportDir, { recursive: true, force: true });
-  });
-
-  afterAll(async () => {
-    await killStrayProcesses();
-    await db?.drop();
   }, TIMEOUT_MS);
 
   it.each([
@@ -67,12 +54,12 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
       const before = await snapshotAssessments(db.dataSource);
       expect(before).toHaveLength(ROWS);
 
-      const run = startCli(['migrate-equipment', '--batch-size', '20', '--save-report', join(reportDir, 'r.json')], db.env, {
+      const run = startCli(['migrate-equipment', '--batch-size', '20', '--save-report', join(suite.folder, 'r.json')], db.env, {
         timeoutMs: CLI_TIMEOUT_MS,
       });
       await waitUntilMidRun(run);
       // The run has started its report: its hidden temporary file is in the folder.
-      expect(readdirSync(reportDir)).toContainEqual(expect.stringMatching(/^\.r\.json\..*\.tmp$/));
+      expect(readdirSync(suite.folder)).toContainEqual(expect.stringMatching(/^\.r\.json\..*\.tmp$/));
 
       run.signal(signal);
       const result = await run.waitForExit(EXIT_AFTER_SIGNAL_MS);
@@ -82,7 +69,7 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
       expect(result.stdout).not.toContain('Migration completed successfully!');
       expect(result.stdout).not.toContain('Report saved to:');
       expect(await snapshotAssessments(db.dataSource)).toEqual(before);
-      expect(readdirSync(reportDir)).toEqual([]);
+      expect(readdirSync(suite.folder)).toEqual([]);
       expect(await advisoryLocks(db.dataSource, db.name)).toEqual([]);
     },
     TIMEOUT_MS,
@@ -100,7 +87,7 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
         const [{ pid: otherPid }] = (await other.query('SELECT pg_backend_pid() AS pid')).rows;
 
         const run = startCli(
-          ['migrate-equipment', '--wait-for-lock', '60', '--no-progress', '--save-report', join(reportDir, 'r.json')],
+          ['migrate-equipment', '--wait-for-lock', '60', '--no-progress', '--save-report', join(suite.folder, 'r.json')],
           db.env,
           { timeoutMs: CLI_TIMEOUT_MS },
         );
@@ -116,7 +103,7 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
         expectExit(result, 143);
         expect(result.stderr).toContain(INTERRUPTED);
         expect(result.stdout).not.toContain('Starting equipment data migration');
-        expect(readdirSync(reportDir)).toEqual([]);
+        expect(readdirSync(suite.folder)).toEqual([]);
         const left = await cliSessionsGone(db.dataSource, db.name);
         expect(left).toEqual([]);
         const locks = await advisoryLocks(db.dataSource, db.name);
@@ -145,7 +132,7 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
         await app.query('SELECT id FROM assessments WHERE id = $1 FOR UPDATE', [id]);
 
         const run = startCli(
-          ['migrate-equipment', '--lock-timeout', '0', '--no-progress', '--save-report', join(reportDir, 'r.json')],
+          ['migrate-equipment', '--lock-timeout', '0', '--no-progress', '--save-report', join(suite.folder, 'r.json')],
           db.env,
           { timeoutMs: CLI_TIMEOUT_MS },
         );
@@ -160,7 +147,7 @@ describe('SIGINT and SIGTERM during a run (DATABASE_URL)', () => {
         const result = await run.waitForExit(EXIT_AFTER_SIGNAL_MS);
         expectExit(result, 130);
         expect(result.stderr).toContain(INTERRUPTED);
-        expect(readdirSync(reportDir)).toEqual([]);
+        expect(readdirSync(suite.folder)).toEqual([]);
 
         // "Rolled back" must be true once the process has gone: no session of the run is left waiting in the server
         // (bounded poll: a closed connection can take the server a moment to notice), and so no lock of it either.
@@ -214,11 +201,11 @@ describe('SIGINT during a run on the embedded default (no DATABASE_URL, no PG*)'
     const dry = await runCli(['migrate-equipment', '--dry-run', '--no-progress'], env, { timeoutMs: CLI_TIMEOUT_MS });
     expectExit(dry, 0);
     expect(printedCounts(dry.stdout)).toEqual({
-      'Total Processed': ROWS,
-      Migrated: expected.migrate,
-      'Flagged for Re-assessment': expected.flag,
-      'Skipped (Already Valid)': expected.valid,
-      Errors: expected.error,
+      total_processed: ROWS,
+      migrated: expected.migrate,
+      flagged: expected.flag,
+      skipped: expected.valid,
+      errors: expected.error,
     });
     expectStopped();
   }

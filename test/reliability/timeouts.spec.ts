@@ -1,10 +1,11 @@
 import { Client } from 'pg';
 import { SAMPLE_SHAPES, SampleAssessment } from '../../src/demo/sample-assessments';
 import type { CandidateRow } from '../../src/equipment-migration/assessment-migration.repository';
-import { runCli, runCommand } from '../helpers/cli-harness';
 import { insertSamples, snapshotAssessments, truncateAll } from '../helpers/fixtures';
-import { countsOf, openSession, pollUntil, printedCounts, samplesOf } from '../helpers/migration-checks';
-import { createTestDatabase, TestDatabase } from '../helpers/test-database';
+import { countsOf, openSession, samplesOf } from '../helpers/migration-checks';
+import { pollUntil } from '../helpers/poll';
+import { printedCounts } from '../helpers/printed-counts';
+import { useTestSuite } from '../helpers/suite';
 
 /**
  * Bounded waits: a run never hangs on another session's lock, a slow statement or a dead connection. Each ends the
@@ -20,23 +21,17 @@ const TERMINATE_RUN_BACKENDS = `SELECT pg_terminate_backend(pid) AS terminated F
   WHERE datname = current_database() AND application_name = '${APPLICATION_NAME}' AND pid <> pg_backend_pid()`;
 
 describe('bounded waits (real PostgreSQL)', () => {
-  let db: TestDatabase;
   let session: Client;
+  const { db, migrate, cli } = useTestSuite({ teardown: () => session?.end() });
   let samples: SampleAssessment[];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     session = await openSession(db.url);
     await truncateAll(db.dataSource);
     samples = samplesOf(SHAPES, 'timeouts');
     await insertSamples(db.dataSource, samples);
     const [row] = await db.dataSource.query(`SELECT equipment::text AS equipment FROM assessments WHERE id = $1`, [TARGET_ID]);
     expect(JSON.parse(row.equipment)).toEqual(['no_equipment', 'full_gym']);
-  });
-
-  afterAll(async () => {
-    await session?.end();
-    await db?.drop();
   });
 
   /** Runs `work` while the other session holds a row lock (SELECT … FOR UPDATE, transaction left open) on TARGET_ID. */
@@ -77,14 +72,14 @@ describe('bounded waits (real PostgreSQL)', () => {
         [APPLICATION_NAME],
       );
       return count === 0 ? true : undefined;
-    }, 'the run to leave no busy session behind');
+    }, (found) => found !== undefined, { what: 'the run to leave no busy session behind', timeoutMs: 20_000 });
   }
 
   describe('another session holds a row lock on a candidate', () => {
     it('--lock-timeout 1: exit 1 naming lock_timeout and --lock-timeout; rolled back, table byte-identical', async () => {
       const before = await snapshotAssessments(db.dataSource);
       const result = await whileRowLocked(() =>
-        runCli(['migrate-equipment', '--lock-timeout', '1', '--batch-size', '7', '--no-progress'], db.env, { timeoutMs: 30000 }),
+        cli(['migrate-equipment', '--lock-timeout', '1', '--batch-size', '7', '--no-progress'], { timeoutMs: 30000 }),
       );
       expect({ exitCode: result.exitCode, signal: result.signal }).toEqual({ exitCode: 1, signal: null });
       expect(result.stderr).toMatch(/Gave up waiting for a row lock after 1s \(lock_timeout, --lock-timeout\)/);
@@ -96,7 +91,7 @@ describe('bounded waits (real PostgreSQL)', () => {
     it('--lock-timeout 0 --statement-timeout 1: the statement timeout still bounds the wait', async () => {
       const before = await snapshotAssessments(db.dataSource);
       const result = await whileRowLocked(() =>
-        runCli(['migrate-equipment', '--lock-timeout', '0', '--statement-timeout', '1', '--no-progress'], db.env, { timeoutMs: 30000 }),
+        cli(['migrate-equipment', '--lock-timeout', '0', '--statement-timeout', '1', '--no-progress'], { timeoutMs: 30000 }),
       );
       expect({ exitCode: result.exitCode, signal: result.signal }).toEqual({ exitCode: 1, signal: null });
       expect(result.stderr).toMatch(/statement_timeout, --statement-timeout/);
@@ -105,9 +100,9 @@ describe('bounded waits (real PostgreSQL)', () => {
     });
 
     it('once the lock is released, the same run completes (the lock was the only obstacle)', async () => {
-      const result = await runCli(['migrate-equipment', '--dry-run', '--lock-timeout', '1', '--no-progress'], db.env, { timeoutMs: 30000 });
+      const result = await cli(['migrate-equipment', '--dry-run', '--lock-timeout', '1', '--no-progress'], { timeoutMs: 30000 });
       expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: '' });
-      expect(printedCounts(result.stdout.split('\n'))).toEqual(countsOf(SHAPES));
+      expect(printedCounts(result.stdout)).toEqual(countsOf(SHAPES));
     });
   });
 
@@ -115,7 +110,7 @@ describe('bounded waits (real PostgreSQL)', () => {
     it('--statement-timeout 1 with a trigger sleeping 2s on one row: exit 1 naming statement_timeout; table byte-identical', async () => {
       const before = await snapshotAssessments(db.dataSource);
       const result = await withSlowTrigger(2, () =>
-        runCli(['migrate-equipment', '--statement-timeout', '1', '--batch-size', '7', '--no-progress'], db.env, { timeoutMs: 30000 }),
+        cli(['migrate-equipment', '--statement-timeout', '1', '--batch-size', '7', '--no-progress'], { timeoutMs: 30000 }),
       );
       expect({ exitCode: result.exitCode, signal: result.signal }).toEqual({ exitCode: 1, signal: null });
       expect(result.stderr).toMatch(/A statement ran longer than 1s \(statement_timeout, --statement-timeout\)/);
@@ -145,7 +140,7 @@ describe('bounded waits (real PostgreSQL)', () => {
             );
             const idle = busy.length === 1 && busy[0].state === 'idle in transaction' && /^RELEASE SAVEPOINT/.test(busy[0].query);
             return idle ? true : undefined;
-          }, 'the run to be idle in its transaction after writing page 2');
+          }, (found) => found !== undefined, { what: 'the run to be idle in its transaction after writing page 2', timeoutMs: 20_000 });
           const { rows } = await session.query(TERMINATE_RUN_BACKENDS);
           terminated = rows.filter((r: { terminated: boolean }) => r.terminated).length;
           // Deterministic: the run's backend is gone before the run sends its next statement.
@@ -155,14 +150,14 @@ describe('bounded waits (real PostgreSQL)', () => {
               [APPLICATION_NAME],
             );
             return left.length === 0 ? true : undefined;
-          }, "the run's backends to exit");
+          }, (found) => found !== undefined, { what: "the run's backends to exit", timeoutMs: 20_000 });
           // Their last words (FATAL: terminating connection) were sent before they exited; one turn of the event loop
           // lets the run's client read them before the run sends its next statement. (Without it, the next
           // statement may race the message and fail with it instead: the other interleaving, also covered below.)
           await new Promise((resolve) => setImmediate(resolve));
         },
       };
-      const result = await runCommand(['migrate-equipment', '--batch-size', '5', '--no-progress'], db.env, { hooks });
+      const result = await migrate(['--batch-size', '5'], { hooks });
       expect(terminated).toBeGreaterThanOrEqual(1);
       expect(result.exitCode).toBe(1);
       expect(result.stdout).not.toContain('Migration completed successfully!');
@@ -175,7 +170,7 @@ describe('bounded waits (real PostgreSQL)', () => {
     it('terminated while a write is executing (child process): exit 1 with "Lost the database connection", table unchanged', async () => {
       const before = await snapshotAssessments(db.dataSource);
       const result = await withSlowTrigger(60, async () => {
-        const running = runCli(['migrate-equipment', '--batch-size', '7', '--no-progress'], db.env, { timeoutMs: 30000 });
+        const running = cli(['migrate-equipment', '--batch-size', '7', '--no-progress'], { timeoutMs: 30000 });
         // Wait (polling) until the run's write is inside the trigger's sleep, then kill its backend.
         await pollUntil(async () => {
           const { rows } = await session.query(
@@ -183,7 +178,7 @@ describe('bounded waits (real PostgreSQL)', () => {
             [APPLICATION_NAME],
           );
           return rows.length > 0 ? rows : undefined;
-        }, 'the run to be sleeping in the trigger');
+        }, (found) => found !== undefined, { what: 'the run to be sleeping in the trigger', timeoutMs: 20_000 });
         const { rows } = await session.query(TERMINATE_RUN_BACKENDS);
         expect(rows.some((r: { terminated: boolean }) => r.terminated)).toBe(true);
         return running;
