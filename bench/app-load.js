@@ -2,8 +2,9 @@
 // The app's view of a run: `DATABASE_URL=… node bench/app-load.js [--clients 4] [--rate 200]` drives what the app does
 // to the table while a migration works on it: single-row writes of random assessments, each client on its own
 // connection, at a fixed total rate. It prints `ready` once every client is connected, runs until SIGTERM, SIGINT, a
-// line `stop` on stdin or the end of stdin (so it never outlives the bench that spawned it), finishes the writes that were due before that, and prints one JSON line:
-// {"count","errors","p50Ms","p99Ms","maxMs","fromSend":{…},"seconds","ratePerSecond"}.
+// line `stop` on stdin or the end of stdin (so it never outlives the bench that spawned it), completes the writes
+// that fell due before that, and prints one JSON line:
+// {"count","errors","p50Ms","p99Ms","maxMs","fromSend":{"p50Ms","p99Ms","maxMs"},"seconds","ratePerSecond","clients"}.
 //
 // Open loop: write k of a client is due at start + offset + k × interval whatever happened to write k-1, so a write
 // stalled behind a run's row lock does not lower the offered load. One connection runs one statement at a time, so the
