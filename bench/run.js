@@ -3,11 +3,13 @@
 // `npm run bench -- --rows N [--rows M] [--batch-size B] [--fresh]`
 // Generates N assessments (the realistic mix) in a template database, then measures, each as a separate process on
 // a fresh copy: the plain SQL floor, the audit floor, migrate-equipment --dry-run, migrate-equipment (real), and a
-// naive TypeORM loop; then the CLI's start-up (`node bin/cli.js --help`, median of 5).
-// Prints wall seconds, rows/s, peak RSS and the ratio to the plain floor, the issue's targets beside the figures and
+// naive TypeORM loop; then the app's view (issue 13): the app's write latency, from a second process
+// (bench/app-load.js), while (a) nothing, (b) the atomic real run, (c) the online real run works on a fresh copy;
+// then the CLI's start-up (`node bin/cli.js --help`, median of 5).
+// Prints wall seconds, rows/s, peak RSS and the ratio to the plain floor, the issues' targets beside the figures and
 // which hold; writes the figures to bench/results/.
 require('reflect-metadata');
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -28,9 +30,20 @@ function loadDist() {
   ({ canonicalAndConsistent } = require(path.join(DIST, 'equipment-migration/skip-predicate.js')));
 }
 
-// The issue's targets (issue 14), printed beside the figures.
-const TARGETS = { realToFloor: 2.5, realToAuditFloor: 1.5, peakRssMb: 200, rssGrowthMb: 30, startupSeconds: 0.45 };
+// The issues' targets (issue 14, and issue 13's app's view), printed beside the figures.
+const TARGETS = {
+  realToFloor: 2.5,
+  realToAuditFloor: 1.5,
+  peakRssMb: 200,
+  rssGrowthMb: 30,
+  startupSeconds: 0.45,
+  onlineAppP99Ms: 50,
+  onlineAppMaxMs: 1000,
+  onlineToAtomic: 1.5,
+};
 const STARTUP_RUNS = 5;
+// The app's load of issue 13: 4 clients, 200 single-row writes per second in all; (a) runs it alone this long.
+const APP_LOAD = { clients: 4, ratePerSecond: 200, aloneSeconds: 5 };
 
 const GENERATOR_VERSION = 2; // bump when the sample data changes, so old templates are not reused
 const NAIVE_MAX_ROWS = 100_000;
@@ -145,6 +158,54 @@ function measure(command, args, env) {
       else resolve({ seconds, peakRssMb, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs `work` while bench/app-load.js drives the app's writes against `url`: the load is started and connected
+ * first, stopped as soon as `work` ends, and its figures (latency from each write's due time) are returned with
+ * `work`'s result. The load's stdin is a pipe, so it also stops if the bench dies.
+ */
+function underAppLoad(url, work) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'app-load.js'), '--clients', String(APP_LOAD.clients), '--rate', String(APP_LOAD.ratePerSecond)], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bench/app-load.js exited ${code}\n${stderr}`))));
+  });
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (c) => {
+      stdout += c;
+      if (/^ready$/m.test(stdout)) resolve();
+    });
+    exited.then(() => reject(new Error('bench/app-load.js ended before it was ready')), reject);
+  });
+  child.stderr.on('data', (c) => (stderr += c));
+  const stopLoad = async () => {
+    child.stdin.end('stop\n');
+    await exited;
+    return JSON.parse(stdout.trim().split('\n').pop());
+  };
+  return ready.then(async () => {
+    let result;
+    try {
+      result = await work();
+    } catch (error) {
+      await stopLoad().catch(() => undefined);
+      throw error;
+    }
+    return { ...result, load: await stopLoad() };
+  });
+}
+
+/** Whether the CLI has the online mode (issue 13) yet: its --help names `--online`. */
+function onlineModeAvailable() {
+  const help = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cli.js'), 'migrate-equipment', '--help'], { cwd: ROOT, encoding: 'utf8' });
+  return /(^|\s)--online\b/m.test(help);
 }
 
 function readSummary(file) {
@@ -272,6 +333,7 @@ async function benchOne(adminUrl, rows, options) {
     process.stdout.write(`target: real run ≤ ${TARGETS.realToAuditFloor}× the audit floor: ${fmt(toAuditFloor)}× (${verdict(toAuditFloor <= TARGETS.realToAuditFloor)})\n`);
     const peak = Math.max(results.real.peakRssMb, results.dry.peakRssMb);
     process.stdout.write(`target: peak RSS (dry and real run) ≤ ${TARGETS.peakRssMb} MB: ${fmt(peak, 1)} MB (${verdict(peak <= TARGETS.peakRssMb)})\n`);
+    const appView = await benchAppView(adminUrl, template, rows, tmp, batchArgs, real, options.onlineAvailable);
     return {
       rows,
       summary: real,
@@ -287,6 +349,7 @@ async function benchOne(adminUrl, rows, options) {
       realRun: { wallSeconds: results.real.seconds, peakRssMb: results.real.peakRssMb, ratioToFloor: results.real.seconds / floorSeconds, ratioToAuditFloor: results.real.seconds / results.auditFloor.seconds, rowsPerSecond: realRate },
       naive: { rows: naive.rows, seconds: naive.seconds, rowsPerSecond: naiveRate, peakRssMb: results.naive.peakRssMb },
       realVsNaive: realRate / naiveRate,
+      appView,
     };
   } finally {
     for (const db of copies) await admin(adminUrl, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
@@ -294,10 +357,93 @@ async function benchOne(adminUrl, rows, options) {
   }
 }
 
+const APP_WRITE_SQL = 'UPDATE assessments SET updated_at = now() WHERE id = $1';
+const ONLINE_MISSING = 'not available (no --online yet)';
+
+/**
+ * The app's view (issue 13): while (a) nothing, (b) the atomic real run, (c) the online real run works on a fresh
+ * copy, bench/app-load.js drives the app's writes; prints the app's write latency and each run's wall time, with the
+ * targets. Each run under load must reach the same summary as the real run without load (the app's writes leave the
+ * equipment alone) and leave the table migrated; problems are returned, not thrown, so the figures are still printed.
+ */
+async function benchAppView(adminUrl, template, rows, tmp, batchArgs, unloadedSummary, onlineAvailable) {
+  const view = { load: { ...APP_LOAD, statement: APP_WRITE_SQL, latencyFrom: 'each write\'s due time (open-loop schedule)' }, problems: [] };
+  // `work` runs under the load; `check`, if any, after the load has stopped (so it is not in the load's window).
+  const underLoad = async (label, work, check) => {
+    const db = await freshCopy(adminUrl, template, label);
+    const url = urlFor(adminUrl, db);
+    process.stderr.write(`bench: ${rows} rows: app's view, ${label}...\n`);
+    try {
+      const result = await underAppLoad(url, () => work(url));
+      if (check) await check(url, result);
+      return result;
+    } finally {
+      await admin(adminUrl, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
+    }
+  };
+  const realRun = (label, extraArgs) => {
+    const file = path.join(tmp, `${label}.json`);
+    const args = ['run', '--silent', 'cli', '--', 'migrate-equipment', ...extraArgs, '--save-report', file, ...batchArgs];
+    const run = (url) =>
+      measure('npm', args, { DATABASE_URL: url }).catch((error) => {
+        const lines = error.message.split('\n').filter((l) => l.trim());
+        return { failed: lines.length > 1 ? `${lines[0]}: ${lines[lines.length - 1].trim()}` : lines[0] };
+      });
+    const check = async (url, result) => {
+      if (result.failed) return view.problems.push(`${label}: ${result.failed}`);
+      const summary = readSummary(file);
+      if (JSON.stringify(summary) !== JSON.stringify(unloadedSummary)) {
+        view.problems.push(`${label}: under the app's load the summary is ${JSON.stringify(summary)}, without it ${JSON.stringify(unloadedSummary)}`);
+      }
+      view.problems.push(...(await checkFinalState(url, expectedOutcomes(SAMPLE_OPTIONS(rows)), summary)).map((p) => `${label}: ${p}`));
+    };
+    return underLoad(label, run, check);
+  };
+
+  view.alone = await underLoad('appAlone', () => new Promise((resolve) => setTimeout(() => resolve({ seconds: APP_LOAD.aloneSeconds }), APP_LOAD.aloneSeconds * 1000)));
+  view.atomic = await realRun('appAtomic', []);
+  view.online = onlineAvailable ? await realRun('appOnline', ['--online']) : { notAvailable: ONLINE_MISSING };
+
+  const strip = ({ stdout, stderr, ...rest }) => rest; // the results file keeps figures, not the runs' output
+  for (const key of ['alone', 'atomic', 'online']) view[key] = strip(view[key]);
+
+  process.stdout.write(
+    `\napp's view: ${APP_LOAD.clients} clients, ${APP_LOAD.ratePerSecond} writes/s in all (\`${APP_WRITE_SQL}\`, random ids), open loop; latency from each write's due time\n`,
+  );
+  process.stdout.write(`${'while'.padEnd(50)} ${'wall s'.padStart(8)} ${'writes'.padStart(7)} ${'errors'.padStart(7)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)}\n`);
+  const row = (name, r, wall) => {
+    if (r.notAvailable || r.failed) return process.stdout.write(`${name.padEnd(50)} ${r.notAvailable ?? `failed: ${r.failed}`}\n`);
+    const l = r.load;
+    const ms = (v) => (v === null ? '—' : fmt(v, 1)).padStart(9);
+    process.stdout.write(`${name.padEnd(50)} ${wall.padStart(8)} ${String(l.count).padStart(7)} ${String(l.errors).padStart(7)} ${ms(l.p50Ms)} ${ms(l.p99Ms)} ${ms(l.maxMs)}\n`);
+  };
+  row(`(a) no run (the load alone, ${APP_LOAD.aloneSeconds} s)`, view.alone, '—');
+  row('(b) migrate-equipment (atomic, real)', view.atomic, view.atomic.seconds === undefined ? '' : fmt(view.atomic.seconds));
+  row('(c) migrate-equipment --online (real)', view.online, view.online.seconds === undefined ? '' : fmt(view.online.seconds));
+
+  const online = view.online;
+  if (online.load && !online.failed) {
+    process.stdout.write(`target: app's p99 write latency during the online run ≤ ${TARGETS.onlineAppP99Ms} ms: ${fmt(online.load.p99Ms, 1)} ms (${verdict(online.load.p99Ms <= TARGETS.onlineAppP99Ms)})\n`);
+    process.stdout.write(`target: app's max write latency during the online run ≤ ${fmt(TARGETS.onlineAppMaxMs, 0)} ms: ${fmt(online.load.maxMs, 1)} ms (${verdict(online.load.maxMs <= TARGETS.onlineAppMaxMs)})\n`);
+    if (!view.atomic.failed) {
+      view.onlineToAtomic = online.seconds / view.atomic.seconds;
+      process.stdout.write(`target: online run's wall time ≤ ${TARGETS.onlineToAtomic}× the atomic run's (both under the load): ${fmt(view.onlineToAtomic)}× (${verdict(view.onlineToAtomic <= TARGETS.onlineToAtomic)})\n`);
+    }
+  } else {
+    const why = online.notAvailable ?? 'not measured (the online run failed)';
+    process.stdout.write(`target: app's p99 write latency during the online run ≤ ${TARGETS.onlineAppP99Ms} ms: ${why}\n`);
+    process.stdout.write(`target: app's max write latency during the online run ≤ ${fmt(TARGETS.onlineAppMaxMs, 0)} ms: ${why}\n`);
+    process.stdout.write(`target: online run's wall time ≤ ${TARGETS.onlineToAtomic}× the atomic run's (both under the load): ${why}\n`);
+  }
+  for (const p of view.problems) process.stdout.write(`check failed: ${p}\n`);
+  return view;
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   await ensureFreshBuild();
   loadDist();
+  options.onlineAvailable = onlineModeAvailable();
   let adminUrl = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL;
   let embedded;
   if (!adminUrl) {
@@ -324,6 +470,8 @@ async function main() {
     const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: version };
     fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, batchSize: options.batchSize ?? 'default', targets: TARGETS, startup, figures }, null, 2));
     process.stdout.write(`\nfigures written to ${path.relative(process.cwd(), file)}\n`);
+    const problems = figures.flatMap((f) => f.appView.problems.map((p) => `${f.rows} rows: ${p}`));
+    if (problems.length > 0) throw new Error(`bench: check failed under the app's load:\n  ${problems.join('\n  ')}`);
   } finally {
     await embedded?.stop();
   }
