@@ -37,6 +37,17 @@ describe('online mode', () => {
     return row;
   }
 
+  /** A CLI child running an online run in pages of 10 with a pause between them, once `pages` pages are committed. */
+  async function startOnlineRun(pages: number, pauseMs: number) {
+    const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', String(pauseMs)], db.env);
+    const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
+    await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= pages ? true : undefined), (found) => found !== undefined, {
+      what: `${pages} committed pages`,
+      timeoutMs: 20_000,
+    });
+    return { cli, runId };
+  }
+
   const runIdIn = (text: string) => /Online run ([0-9a-f-]{36})/.exec(text)?.[1];
 
   describe('gives what the atomic run gives', () => {
@@ -111,12 +122,7 @@ describe('online mode', () => {
 
     it('SIGTERM after some pages: exit 143, the committed pages stay, --resume finishes as one run would have', async () => {
       await fresh();
-      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
-      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 3 ? true : undefined), (found) => found !== undefined, {
-        what: 'three committed pages',
-        timeoutMs: 20_000,
-      });
+      const { cli, runId } = await startOnlineRun(3, 150);
       cli.signal('SIGTERM');
       const result = await cli.waitForExit(20_000);
       expectExit(result, 143);
@@ -136,12 +142,7 @@ describe('online mode', () => {
 
     it('kill -9: the run stays "running" with its lock gone, migration-runs shows it interrupted, --resume latest finishes', async () => {
       await fresh();
-      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
-      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), (found) => found !== undefined, {
-        what: 'two committed pages',
-        timeoutMs: 20_000,
-      });
+      const { cli, runId } = await startOnlineRun(2, 150);
       cli.signal('SIGKILL');
       await cli.exited;
       await pollUntil(async () => {
@@ -181,12 +182,7 @@ describe('online mode', () => {
 
     it('a terminated backend part-way: exit 4; --resume finishes', async () => {
       await fresh();
-      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '150'], db.env);
-      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), (found) => found !== undefined, {
-        what: 'two committed pages',
-        timeoutMs: 20_000,
-      });
+      const { cli, runId } = await startOnlineRun(2, 150);
       await db.dataSource.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'equipment-migration' AND pid <> pg_backend_pid()`,
       );
@@ -317,12 +313,7 @@ describe('online mode', () => {
 
     it('an online run holds the lock for the whole run: another online run and an atomic run exit 3', async () => {
       await fresh();
-      const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '200'], db.env);
-      const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-      await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 1 ? true : undefined), (found) => found !== undefined, {
-        what: 'a committed page',
-        timeoutMs: 20_000,
-      });
+      const { cli } = await startOnlineRun(1, 200);
       const online = await migrate(['--online']);
       const atomic = await migrate();
       expect([online.exitCode, atomic.exitCode]).toEqual([ExitCode.Locked, ExitCode.Locked]);
@@ -336,12 +327,7 @@ describe('online mode', () => {
       const app: Client = await openSession(db.url);
       try {
         await app.query(`SET lock_timeout = '2s'`);
-        const cli = startCli(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10', '--pause', '300'], db.env);
-        const runId = (await cli.waitFor('stdout', /Online run ([0-9a-f-]{36})/))[1];
-        await pollUntil(async () => ((await runRow(runId))?.checkpoint?.pages >= 2 ? true : undefined), (found) => found !== undefined, {
-          what: 'two committed pages',
-          timeoutMs: 20_000,
-        });
+        const { cli, runId } = await startOnlineRun(2, 300);
         const [{ id }] = await db.dataSource.query(`SELECT assessment_id AS id FROM equipment_migration_changes WHERE run_id = $1 ORDER BY 1 LIMIT 1`, [runId]);
         await app.query(`UPDATE assessments SET age = age + 1 WHERE id = $1`, [id]);
         expect(cli.running).toBe(true);
