@@ -1,9 +1,11 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { BASE_DATA_SOURCE_OPTIONS } from '../../src/database/data-source-options';
-import { DEFAULT_THROTTLE_LIMITS, Throttle, ThrottleExceededError, ThrottleLimits, ThrottleProbe } from '../../src/run-engine/throttle';
+import { DEFAULT_THROTTLE_LIMITS, ReplicationLagHiddenError, Throttle, ThrottleExceededError, ThrottleLimits, ThrottleProbe } from '../../src/run-engine/throttle';
 import { pollUntil } from '../helpers/pg-state';
-import { LocalServer, Standby, startPrimary, startStandby } from '../helpers/standby';
+import { LocalServer, Standby, StandbyUnavailableError, startPrimary, startStandby } from '../helpers/standby';
 
 /**
  * The throttle's signals from a real PostgreSQL: a real streaming standby (base backup of a private primary of the test
@@ -73,6 +75,25 @@ describe('throttle signals on a real PostgreSQL', () => {
     expect(await probe.replicationLagSeconds()).toBeNull();
   });
 
+  it('names the reason when the server refuses replication connections (pg_hba.conf), and leaves nothing behind', async () => {
+    // As the machine's PostgreSQL 15 does: its pg_hba.conf has no `replication` line. Done here on the private primary.
+    const hbaFile = join(primary.dataDir, 'pg_hba.conf');
+    const hba = readFileSync(hbaFile, 'utf8');
+    writeFileSync(hbaFile, hba.split('\n').filter((line) => !/\sreplication\s/.test(line)).join('\n'));
+    await dataSource.query('SELECT pg_reload_conf()');
+    try {
+      const error = await startStandby(primary.url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StandbyUnavailableError);
+      expect((error as Error).message).toMatch(
+        /^The server at 127\.0\.0\.1:\d+ refuses replication connections \(no pg_hba\.conf entry for replication connection from host "127\.0\.0\.1", user "postgres".*\); a standby needs a "host replication" line in its pg_hba\.conf$/,
+      );
+      expect(await replication()).toEqual({ senders: 0, slots: 0 });
+    } finally {
+      writeFileSync(hbaFile, hba);
+      await dataSource.query('SELECT pg_reload_conf()');
+    }
+  });
+
   describe('with a streaming standby', () => {
     let standby: Standby;
     let writer: { stop(): Promise<void> } | undefined;
@@ -125,6 +146,32 @@ describe('throttle signals on a real PostgreSQL', () => {
       await page;
       expect(events).toEqual([expect.stringMatching(LAG_LINE), 'resume', 'page']);
       expect(throttle.waitedMs).toBeGreaterThan(0);
+    });
+
+    it('keeps measuring a paused standby when the primary goes quiet (the run waiting), though replay_lag then freezes', async () => {
+      const lagProbe = new ThrottleProbe(dataSource);
+      await standby.pauseReplay();
+      await dataSource.query('INSERT INTO app_writes (at) VALUES (clock_timestamp())'); // the record replay stops before
+      const lag = await pollUntil(() => lagProbe.replicationLagSeconds(), (value) => value !== null && value > 3, 60_000);
+      expect(lag).toBeGreaterThan(3);
+    });
+
+    it('refuses to guess when pg_stat_replication hides the standby from the role (no pg_monitor)', async () => {
+      await dataSource.query('CREATE ROLE throttle_reader LOGIN');
+      const reader = new DataSource({ ...BASE_DATA_SOURCE_OPTIONS, url: primary.url.replace('postgres@', 'throttle_reader@'), poolSize: 1 } as DataSourceOptions);
+      await reader.initialize();
+      try {
+        await expect(new ThrottleProbe(reader).replicationLagSeconds()).rejects.toThrow(
+          new ReplicationLagHiddenError(
+            `Cannot measure replica lag: pg_stat_replication hides the standbys' positions from role "throttle_reader"; grant it pg_monitor (or pg_read_all_stats)`,
+          ),
+        );
+        await dataSource.query('GRANT pg_monitor TO throttle_reader');
+        expect(await new ThrottleProbe(reader).replicationLagSeconds()).toEqual(expect.any(Number));
+      } finally {
+        await reader.destroy();
+        await dataSource.query('DROP ROLE throttle_reader');
+      }
     });
 
     it('fails with ThrottleExceededError once the run was held longer than maxThrottleSeconds', async () => {
