@@ -37,11 +37,12 @@ describe('Throttle', () => {
     expect(throttle.waitedMs).toBe(0);
   });
 
-  it('applies the fixed pause before every page, apart from the throttled time', async () => {
+  it('applies the fixed pause between pages (not before the first), apart from the throttled time', async () => {
     const { throttle, events, checkpoint } = setUp([null], { pauseMs: 250 });
     await throttle.beforePage(checkpoint);
     await throttle.beforePage(checkpoint);
-    expect(events).toEqual(['sleep 250', 'checkpoint', 'probe null', 'sleep 250', 'checkpoint', 'probe null']);
+    await throttle.beforePage(checkpoint);
+    expect(events).toEqual(['probe null', 'sleep 250', 'checkpoint', 'probe null', 'sleep 250', 'checkpoint', 'probe null']);
     expect(throttle.pausedMs).toBe(500);
     expect(throttle.waitedMs).toBe(0);
   });

@@ -43,11 +43,18 @@ const STANDBYS_SQL = `
     FROM (SELECT 1) AS one
     LEFT JOIN pg_stat_replication AS r ON r.state IS DISTINCT FROM 'backup'`;
 
-// pg_locks rather than pg_stat_activity: it shows other roles' waiting sessions to any role.
+// pg_locks rather than pg_stat_activity: it shows other roles' waiting sessions to any role. Transitive, because a
+// second session queued on the same row waits on the first waiter's tuple lock, not on the run (pg_blocking_pids).
 const BLOCKED_SESSIONS_SQL = `
-  SELECT count(DISTINCT pid)::int AS blocked
-    FROM pg_locks
-   WHERE NOT granted AND pid <> ALL($1::int[]) AND pg_blocking_pids(pid) && $1::int[]`;
+  WITH RECURSIVE waiting AS (
+         SELECT DISTINCT pid, pg_blocking_pids(pid) AS blockers FROM pg_locks WHERE NOT granted AND pid <> ALL($1::int[])
+       ),
+       blocked AS (
+         SELECT pid FROM waiting WHERE blockers && $1::int[]
+          UNION
+         SELECT waiting.pid FROM waiting JOIN blocked ON blocked.pid = ANY (waiting.blockers)
+       )
+  SELECT count(*)::int AS blocked FROM blocked`;
 
 interface StandbyRow {
   current_pos: string;
@@ -108,7 +115,7 @@ export class ThrottleProbe {
     return lag;
   }
 
-  /** How many other sessions wait on a lock held by any of these backends (directly or queued behind them). */
+  /** How many other sessions wait on a lock held by any of these backends, directly or queued behind another waiter. */
   async blockedSessions(pids: number[]): Promise<number> {
     if (pids.length === 0) return 0;
     const [row] = await this.dataSource.query(BLOCKED_SESSIONS_SQL, [pids]);
@@ -166,6 +173,7 @@ export class Throttle {
   private blocked = 0;
   private throttledMs = 0;
   private pausedTotalMs = 0;
+  private pages = 0;
 
   constructor(
     private readonly limits: ThrottleLimits,
@@ -189,9 +197,13 @@ export class Throttle {
     this.blocked = count;
   }
 
-  /** Before each page: the fixed pause, then waits while a signal is over its limit. checkpoint() throws on a signal. */
+  /**
+   * Before each page: the fixed pause (between pages: not before the first), then waits while a signal is over its
+   * limit. checkpoint() throws when a signal arrived; it is called after every sleep.
+   */
   async beforePage(checkpoint: () => void): Promise<void> {
-    if (this.limits.pauseMs > 0) {
+    this.pages += 1;
+    if (this.limits.pauseMs > 0 && this.pages > 1) {
       const started = this.clock.now();
       await this.clock.sleep(this.limits.pauseMs);
       this.pausedTotalMs += this.clock.now() - started;
