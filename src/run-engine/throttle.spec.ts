@@ -48,10 +48,10 @@ describe('Throttle', () => {
   });
 
   it('waits while the replica lags, polling with a checkpoint between polls, printing once per wait', async () => {
-    const { throttle, events, checkpoint } = setUp([12.44, 13, 14, 4, 7, 2], { maxReplicationLagSeconds: 5 });
+    const { throttle, events, checkpoint } = setUp([12.36, 13, 14, 4, 7, 2], { maxReplicationLagSeconds: 5 });
     await throttle.beforePage(checkpoint);
     expect(events).toEqual([
-      'probe 12.44',
+      'probe 12.36',
       'print Throttled: replica lag 12.4 s > 5 s; waiting',
       'sleep 500',
       'checkpoint',
@@ -81,6 +81,12 @@ describe('Throttle', () => {
     await throttle.beforePage(checkpoint);
     expect(events).toEqual(['print Throttled: 3 sessions blocked by the run > 1; waiting', 'sleep 1000', 'checkpoint', 'probe null', 'probe null']);
     expect(throttle.waitedMs).toBe(1000);
+  });
+
+  it('rounds the lag up to a tenth, so that it never reads as equal to the limit', async () => {
+    const { throttle, events, checkpoint } = setUp([1.04, 1], { maxReplicationLagSeconds: 1 });
+    await throttle.beforePage(checkpoint);
+    expect(events[1]).toBe('print Throttled: replica lag 1.1 s > 1 s; waiting');
   });
 
   it('says "1 session" when the limit is 0', async () => {

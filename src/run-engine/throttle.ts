@@ -164,6 +164,8 @@ const LAG_POLL_MS = 500;
 const BLOCKED_BACKOFF_MS = 1000;
 
 const seconds = (value: number) => `${value} s`;
+// Rounded up to a tenth, so that a lag just over the limit never reads as equal to it ("1.0 s > 1 s").
+const lagSeconds = (lag: number) => `${(Math.ceil(lag * 10 - 1e-9) / 10).toFixed(1)} s`;
 
 /**
  * Holds an online run before each page while PostgreSQL says it hurts: a standby lagging, or sessions blocked by the
@@ -219,7 +221,7 @@ export class Throttle {
     for (;;) {
       const lag = await this.probe.replicationLagSeconds();
       if (lag === null || lag <= this.limits.maxReplicationLagSeconds) return;
-      const reason = `replica lag ${lag.toFixed(1)} s > ${seconds(this.limits.maxReplicationLagSeconds)}`;
+      const reason = `replica lag ${lagSeconds(lag)} > ${seconds(this.limits.maxReplicationLagSeconds)}`;
       if (!printed) this.print(`Throttled: ${reason}; waiting`);
       printed = true;
       await this.wait(LAG_POLL_MS, reason, checkpoint);
