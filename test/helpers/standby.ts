@@ -45,6 +45,8 @@ export interface Standby extends LocalServer {
   applicationName: string;
   pauseReplay(): Promise<void>;
   resumeReplay(): Promise<void>;
+  /** Waits until the standby has replayed everything the primary had written when called (asked on the standby itself). */
+  waitUntilCaughtUp(): Promise<void>;
 }
 
 // ---- processes and folders ----
@@ -328,6 +330,15 @@ export async function startStandby(primaryUrl: string): Promise<Standby> {
     },
     async resumeReplay() {
       await withClient(standby.url, (client) => client.query('SELECT pg_wal_replay_resume()'));
+    },
+    async waitUntilCaughtUp() {
+      const target = await withClient(primaryUrl, async (client) => (await client.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn);
+      await withClient(standby.url, (client) =>
+        waitUntil(`${applicationName} replayed ${target}`, async () => {
+          const { rows } = await client.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [target]);
+          return rows[0].done === true;
+        }),
+      );
     },
     async stop() {
       if (stopped) return;

@@ -35,6 +35,8 @@ describe('migrate-equipment --online against a paused standby', () => {
   beforeEach(async () => {
     await truncateAll(db.dataSource);
     await seedMix(db.dataSource, ROWS, REALISTIC_MIX);
+    // Replay is paused only after the seed is replayed: the lag that holds the run is then the run's own pages'.
+    await standby.waitUntilCaughtUp();
   });
 
   afterEach(async () => {
