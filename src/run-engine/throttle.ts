@@ -84,7 +84,7 @@ export class ThrottleProbe {
   /**
    * The largest replay lag of the standbys, in seconds; null when there are none.
    *
-   * Why not replay_lag alone (measured on PostgreSQL 15 with a standby paused by pg_wal_replay_pause()): the column is
+   * Why not replay_lag alone (measured on PostgreSQL 15 and 18, a standby paused by pg_wal_replay_pause()): the column is
    * computed only when the standby sends a status message, which it does on receiving WAL or every
    * wal_receiver_status_interval (10 s). A paused standby on a quiet primary (the run itself waiting) therefore shows a
    * frozen replay_lag (0.0002 s, or NULL, while 15 s behind), growing in 10 s steps at best; and after catching up it
