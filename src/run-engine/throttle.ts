@@ -91,7 +91,8 @@ export class ThrottleProbe {
    * keeps showing the old lag for another interval before turning NULL. So: a standby whose reported replay position
    * has reached the primary's current WAL counts 0, whatever replay_lag still says; one that is behind counts at least
    * the time since this probe first saw WAL beyond its replay position (the primary's own lag tracker, kept here
-   * between calls), or replay_lag if that is larger.
+   * between calls), or replay_lag if that is larger. (A replay_lag measured during a catch-up lingers until the next
+   * fresh measurement; while the standby is reported behind it is taken as it is: the error is to wait, not to rush.)
    */
   async replicationLagSeconds(): Promise<number | null> {
     const rows: StandbyRow[] = await this.dataSource.query(STANDBYS_SQL);

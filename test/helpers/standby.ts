@@ -45,7 +45,11 @@ export interface Standby extends LocalServer {
   applicationName: string;
   pauseReplay(): Promise<void>;
   resumeReplay(): Promise<void>;
-  /** Waits until the standby has replayed everything the primary had written when called (asked on the standby itself). */
+  /**
+   * Waits until the standby has replayed everything the primary had written when called, and the primary knows it:
+   * its pg_stat_replication shows that replay position and no replay_lag left over from an earlier catch-up (which
+   * PostgreSQL keeps showing for up to two status intervals, and which would hold the next run from its first page).
+   */
   waitUntilCaughtUp(): Promise<void>;
 }
 
@@ -337,6 +341,16 @@ export async function startStandby(primaryUrl: string): Promise<Standby> {
         waitUntil(`${applicationName} replayed ${target}`, async () => {
           const { rows } = await client.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [target]);
           return rows[0].done === true;
+        }),
+      );
+      await withClient(primaryUrl, (client) =>
+        waitUntil(`the primary saw ${applicationName} replay ${target}`, async () => {
+          const { rows } = await client.query(
+            `SELECT replay_lsn >= $1::pg_lsn AND coalesce(replay_lag < interval '1 second', true) AS done
+               FROM pg_stat_replication WHERE application_name = $2`,
+            [target, applicationName],
+          );
+          return rows[0]?.done === true;
         }),
       );
     },
