@@ -89,11 +89,11 @@ describe('Throttle', () => {
     expect(events[1]).toBe('print Throttled: replica lag 1.1 s > 1 s; waiting');
   });
 
-  it('says "1 session" when the limit is 0', async () => {
+  it('keeps the contract\'s form for one session when the limit is 0', async () => {
     const { throttle, events, checkpoint } = setUp([null], { maxBlockedSessions: 0 });
     throttle.recordBlocked(1);
     await throttle.beforePage(checkpoint);
-    expect(events[0]).toBe('print Throttled: 1 session blocked by the run > 0; waiting');
+    expect(events[0]).toBe('print Throttled: 1 sessions blocked by the run > 0; waiting');
   });
 
   it('fails once the waits of the whole run add up to more than --max-throttle', async () => {

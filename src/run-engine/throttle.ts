@@ -213,7 +213,8 @@ export class Throttle {
       checkpoint();
     }
     if (this.blocked > this.limits.maxBlockedSessions) {
-      const reason = `${this.blocked} ${this.blocked === 1 ? 'session' : 'sessions'} blocked by the run > ${this.limits.maxBlockedSessions}`;
+      // The contract's form, letter for letter, whatever the count ("1 sessions" included).
+      const reason = `${this.blocked} sessions blocked by the run > ${this.limits.maxBlockedSessions}`;
       this.print(`Throttled: ${reason}; waiting`);
       await this.wait(BLOCKED_BACKOFF_MS, reason, checkpoint);
       this.blocked = 0;

@@ -154,7 +154,7 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
         const result = await run.exited;
         expectExit(result, 0);
         expect(result.stderr.split('\n').filter((line) => line.startsWith('Throttled:'))).toEqual([
-          'Throttled: 1 session blocked by the run > 0; waiting',
+          'Throttled: 1 sessions blocked by the run > 0; waiting',
         ]);
         // The run wrote the row first (its page committed), then the app's write went through and stays.
         expect(printedCounts(result.stdout)['Migrated']).toBeGreaterThan(0);
