@@ -105,6 +105,26 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
     expect(await changedRows()).toBeGreaterThan(0);
   });
 
+  it('stops before its first page, with one line, when its role cannot see the standbys\' positions', async () => {
+    // Every privilege the run needs (README), but not pg_monitor: pg_stat_replication lists the standby without its lag.
+    await db.dataSource.query(`CREATE ROLE throttle_runner LOGIN;
+      GRANT SELECT, UPDATE ON assessments TO throttle_runner; GRANT SELECT ON users, typeorm_migrations TO throttle_runner;
+      GRANT SELECT, INSERT, UPDATE ON equipment_migration_runs TO throttle_runner;
+      GRANT SELECT, INSERT ON equipment_migration_changes, equipment_migration_errors TO throttle_runner`);
+    try {
+      const before = await changedRows();
+      const env = { ...db.env, DATABASE_URL: db.url.replace('postgres@', 'throttle_runner@') };
+      const result = await startCli(['migrate-equipment', '--online', '--no-progress'], env, { timeoutMs: TIMEOUT_MS - 30_000 }).exited;
+      expectExit(result, 1);
+      expect(result.stderr).toMatch(
+        /^Failed: Cannot measure replica lag: pg_stat_replication hides the standbys' positions from role "throttle_runner"; grant it pg_monitor \(or pg_read_all_stats\); nothing was changed$/m,
+      );
+      expect(await changedRows()).toBe(before);
+    } finally {
+      await db.dataSource.query('DROP OWNED BY throttle_runner; DROP ROLE throttle_runner');
+    }
+  });
+
   describe('held by a session blocked on its page lock', () => {
     const GATE = 4242;
 
