@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { isAlive } from '../../src/database/embedded-postgres.server';
-import { pollUntil } from './pg-state';
+import { pollUntil } from './poll';
 import { binariesFor, PostgresBinaries } from './postgres-binaries';
 import { adminUrl } from './test-database';
 
@@ -171,7 +171,7 @@ async function withClient<T>(url: string, work: (client: Client) => Promise<T>, 
 }
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  if (!(await pollUntil(check, (done) => done, timeoutMs))) throw new Error(`Timed out waiting until ${what}`);
+  await pollUntil(check, (done) => done, { timeoutMs, what });
 }
 
 // ---- the private primary ----

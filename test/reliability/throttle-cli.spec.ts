@@ -1,8 +1,9 @@
 import { Client } from 'pg';
 import { REALISTIC_MIX } from '../../src/demo/sample-assessments';
-import { expectExit, killStrayProcesses, printedCounts, startCli } from '../helpers/cli-process';
+import { expectExit, killStrayProcesses, startCli } from '../helpers/cli-process';
 import { seedMix, truncateAll } from '../helpers/fixtures';
-import { pollUntil } from '../helpers/pg-state';
+import { pollUntil } from '../helpers/poll';
+import { printedCounts, printedReport } from '../helpers/printed-counts';
 import { LocalServer, Standby, startPrimary, startStandby } from '../helpers/standby';
 import { createTestDatabase, TestDatabase } from '../helpers/test-database';
 
@@ -40,7 +41,7 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
    * otherwise lag already, and a run held before any commit ends with exit 1, not 4.
    */
   async function pauseAfterFirstPage(): Promise<void> {
-    expect(await pollUntil(changedRows, (n) => n > 0, 120_000)).toBeGreaterThan(0);
+    expect(await pollUntil(changedRows, (n) => n > 0, { timeoutMs: 120_000 })).toBeGreaterThan(0);
     await standby.pauseReplay();
   }
 
@@ -82,10 +83,10 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
     expectExit(result, 0);
     expect(result.stderr).toMatch(THROTTLE_LINE);
     const counts = printedCounts(result.stdout);
-    expect(counts['Total Processed']).toBe(ROWS);
+    expect(counts.total_processed).toBe(ROWS);
     // Held part-way: pages were committed before the wait, and more after it.
     expect(whileHeld).toBeGreaterThan(0);
-    expect(await changedRows()).toBe(counts['Migrated'] + counts['Flagged for Re-assessment']);
+    expect(await changedRows()).toBe(counts.migrated + counts.flagged);
     expect(whileHeld).toBeLessThan(await changedRows());
   });
 
@@ -100,8 +101,7 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
     expect(throttled).toBeGreaterThanOrEqual(0);
     expect(stopped).toBeGreaterThan(throttled);
     // Committed pages remain; the rest is left for --resume.
-    const reference = printedCounts(result.stdout);
-    expect(reference['Total Processed']).toBeUndefined(); // no final report: it stopped
+    expect(printedReport(result.stdout)).toBe(false); // no final report: it stopped
     expect(await changedRows()).toBeGreaterThan(0);
   });
 
@@ -161,12 +161,12 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
         });
         const waitingOnGate = async () =>
           (await gate.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [GATE])).rows;
-        const [{ pid: pagePid }] = await pollUntil(waitingOnGate, (rows) => rows.length === 1, 120_000);
+        const [{ pid: pagePid }] = await pollUntil(waitingOnGate, (rows) => rows.length === 1, { timeoutMs: 120_000 });
 
         const appPid = (await app.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
         const appWrite = app.query(`UPDATE assessments SET equipment = '"no_equipment"' WHERE id = $1`, [target]);
         const blockers = async () => (await gate.query('SELECT pg_blocking_pids($1) AS pids', [appPid])).rows[0].pids as number[];
-        expect(await pollUntil(blockers, (pids) => pids.includes(pagePid), 60_000)).toContain(pagePid);
+        expect(await pollUntil(blockers, (pids) => pids.includes(pagePid), { timeoutMs: 60_000 })).toContain(pagePid);
         expect(run.stderr).not.toMatch(/^Throttled:/m);
 
         await gate.query('SELECT pg_advisory_unlock($1)', [GATE]);
@@ -177,7 +177,7 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
           'Throttled: 1 sessions blocked by the run > 0; waiting',
         ]);
         // The run wrote the row first (its page committed), then the app's write went through and stays.
-        expect(printedCounts(result.stdout)['Migrated']).toBeGreaterThan(0);
+        expect(printedCounts(result.stdout).migrated).toBeGreaterThan(0);
         const [row] = await db.dataSource.query('SELECT equipment FROM assessments WHERE id = $1', [target]);
         expect(row.equipment).toBe('no_equipment');
         const [change] = await db.dataSource.query('SELECT new_equipment FROM equipment_migration_changes WHERE assessment_id = $1', [target]);

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { BASE_DATA_SOURCE_OPTIONS } from '../../src/database/data-source-options';
 import { DEFAULT_THROTTLE_LIMITS, ReplicationLagHiddenError, Throttle, ThrottleExceededError, ThrottleLimits, ThrottleProbe } from '../../src/run-engine/throttle';
-import { pollUntil } from '../helpers/pg-state';
+import { pollUntil } from '../helpers/poll';
 import { LocalServer, Standby, StandbyUnavailableError, startPrimary, startStandby } from '../helpers/standby';
 
 /**
@@ -118,12 +118,12 @@ describe('throttle signals on a real PostgreSQL', () => {
     async function pauseUntilLagging(lagProbe: ThrottleProbe): Promise<void> {
       await standby.pauseReplay();
       writer = startWriter(primary.url);
-      const lag = await pollUntil(() => lagProbe.replicationLagSeconds(), (value) => value !== null && value > 1, 60_000);
+      const lag = await pollUntil(() => lagProbe.replicationLagSeconds(), (value) => value !== null && value > 1, { timeoutMs: 60_000 });
       expect(lag).toBeGreaterThan(1);
     }
 
     it('measures a number once it streams, within the limit while replay keeps up', async () => {
-      const lag = await pollUntil(() => probe.replicationLagSeconds(), (value) => value !== null && value <= 1, 60_000);
+      const lag = await pollUntil(() => probe.replicationLagSeconds(), (value) => value !== null && value <= 1, { timeoutMs: 60_000 });
       expect(lag).not.toBeNull();
       expect(lag).toBeLessThanOrEqual(1);
     });
@@ -137,7 +137,7 @@ describe('throttle signals on a real PostgreSQL', () => {
       let checkpoints = 0;
       const page = throttle.beforePage(() => void (checkpoints += 1)).then(() => events.push('page'));
       // Held: the line is printed and it keeps polling (with a checkpoint between polls), the page not let through.
-      await pollUntil(async () => checkpoints, (n) => n >= 6, 120_000);
+      await pollUntil(async () => checkpoints, (n) => n >= 6, { timeoutMs: 120_000 });
       expect(events[0]).toMatch(LAG_LINE);
       expect(events).toHaveLength(1);
 
@@ -152,7 +152,7 @@ describe('throttle signals on a real PostgreSQL', () => {
       const lagProbe = new ThrottleProbe(dataSource);
       await standby.pauseReplay();
       await dataSource.query('INSERT INTO app_writes (at) VALUES (clock_timestamp())'); // the record replay stops before
-      const lag = await pollUntil(() => lagProbe.replicationLagSeconds(), (value) => value !== null && value > 3, 60_000);
+      const lag = await pollUntil(() => lagProbe.replicationLagSeconds(), (value) => value !== null && value > 3, { timeoutMs: 60_000 });
       expect(lag).toBeGreaterThan(3);
     });
 
@@ -200,9 +200,9 @@ describe('throttle signals on a real PostgreSQL', () => {
         expect(await probe.blockedSessions([pagePid])).toBe(0);
 
         const firstWrite = app[0].query('UPDATE page_rows SET v = 2 WHERE id = 1');
-        expect(await pollUntil(() => probe.blockedSessions([pagePid]), (n) => n === 1, 60_000)).toBe(1);
+        expect(await pollUntil(() => probe.blockedSessions([pagePid]), (n) => n === 1, { timeoutMs: 60_000 })).toBe(1);
         const secondWrite = app[1].query('UPDATE page_rows SET v = 3 WHERE id = 1');
-        expect(await pollUntil(() => probe.blockedSessions([pagePid]), (n) => n === 2, 60_000)).toBe(2);
+        expect(await pollUntil(() => probe.blockedSessions([pagePid]), (n) => n === 2, { timeoutMs: 60_000 })).toBe(2);
         // Only locks of the given backends count; the waiters themselves block nobody the run holds.
         expect(await probe.blockedSessions([appPids[1]])).toBe(0);
         expect(await probe.blockedSessions([])).toBe(0);
