@@ -20,14 +20,14 @@ export function adminUrl(): string {
   return url;
 }
 
-export function databaseUrl(name: string): string {
-  const url = new URL(adminUrl());
+export function databaseUrl(name: string, server: string = adminUrl()): string {
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminUrl() });
+async function withAdmin<T>(server: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: server });
   await client.connect();
   try {
     return await work(client);
@@ -36,11 +36,15 @@ async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates a fresh database for one test file (and, by default, applies the schema migrations to it). */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * Creates a fresh database for one test file (and, by default, applies the schema migrations to it), in the test
+ * server or in `server` (a superuser URL, e.g. a private primary of test/helpers/standby.ts).
+ */
+export async function createTestDatabase(options: { migrate?: boolean; server?: string } = {}): Promise<TestDatabase> {
+  const server = options.server ?? adminUrl();
   const name = `test_${randomBytes(6).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE "${name}"`));
-  const url = databaseUrl(name);
+  await withAdmin(server, (client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = databaseUrl(name, server);
   const dataSource = new DataSource({ ...BASE_DATA_SOURCE_OPTIONS, url, poolSize: 4 } as DataSourceOptions);
   await dataSource.initialize();
   if (options.migrate !== false) await dataSource.runMigrations();
@@ -51,7 +55,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     env: { DATABASE_URL: url, NODE_ENV: 'test' },
     async drop() {
       if (dataSource.isInitialized) await dataSource.destroy();
-      await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdmin(server, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }
