@@ -143,7 +143,9 @@ export class GuardedTransactionRunner {
     // A connection that fails while idle (the server terminated it, the network dropped) says why here, not in the
     // next query's error (TypeORM has released the runner by then).
     let connectionError: Error | undefined;
-    connectionOf(queryRunner)?.once('error', (error: Error) => (connectionError = error));
+    const onError = (error: Error) => (connectionError = error);
+    const client = connectionOf(queryRunner);
+    client?.once('error', onError);
     const cleanups: (() => Promise<void>)[] = [];
     let backend: BackendIdentity | undefined;
     const transaction: GuardedTransaction = {
@@ -197,6 +199,8 @@ export class GuardedTransactionRunner {
       return { result: ending.result, committed: true, acknowledgementLost: false };
     } finally {
       this.active = undefined;
+      // The pooled client outlives this transaction (an online run takes one per page): no listener may pile up on it.
+      client?.removeListener('error', onError);
       await queryRunner.release().catch(() => undefined);
     }
   }
@@ -276,6 +280,7 @@ export class GuardedTransactionRunner {
 
 interface PgClient {
   once(event: 'error', listener: (error: Error) => void): void;
+  removeListener(event: 'error', listener: (error: Error) => void): void;
   connection?: { stream?: { destroy(): void } };
 }
 

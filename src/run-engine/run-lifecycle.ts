@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { MigrationRunRepository } from '../audit-store/migration-run.repository';
-import { CommandFailedError, LockedError } from '../cli/cli-errors';
+import { CommandFailedError, LockedError, UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress, Progress } from '../cli/progress';
 import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruption';
@@ -14,7 +14,7 @@ import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards, Transa
 import { acquireSessionMigrationLock, HeldMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
 import { StoppedRunState, stoppedRunError } from './stopped-run';
-import { DEFAULT_THROTTLE_LIMITS, Throttle, ThrottleLimits, ThrottleProbe } from './throttle';
+import { DEFAULT_THROTTLE_LIMITS, ReplicationLagHiddenError, Throttle, ThrottleLimits, ThrottleProbe } from './throttle';
 
 /** How a run's transactions are cut: one for the whole run (the guide's), or one per page (online). */
 export type TransactionStrategy = 'atomic' | 'online';
@@ -137,8 +137,9 @@ export class RunLifecycle {
   }
 
   private async online<S, R>(job: DataChangeJob<S, R>, settings: RunSettings, context: RunContext) {
-    const lock = await this.lock(settings);
     const probe = new ThrottleProbe(this.dataSource);
+    await this.assertLagVisible(probe);
+    const lock = await this.lock(settings);
     let progress: { state: S; pages: number } | undefined;
     let bar: Progress | undefined;
     const runs = (manager = this.dataSource.manager) => new MigrationRunRepository(manager);
@@ -201,6 +202,16 @@ export class RunLifecycle {
     } finally {
       bar?.stop();
       await lock.release();
+    }
+  }
+
+  /** Pre-flight: a role that cannot see its standbys' positions cannot be throttled on them (exit 2, nothing done). */
+  private async assertLagVisible(probe: ThrottleProbe): Promise<void> {
+    try {
+      await probe.replicationLagSeconds();
+    } catch (error) {
+      if (error instanceof ReplicationLagHiddenError) throw new UsageError(`${error.message}; nothing was done`);
+      throw error;
     }
   }
 

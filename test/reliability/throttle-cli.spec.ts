@@ -105,7 +105,7 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
     expect(await changedRows()).toBeGreaterThan(0);
   });
 
-  it('stops before its first page, with one line, when its role cannot see the standbys\' positions', async () => {
+  it('is refused before anything is done (exit 2, one line) when its role cannot see the standbys\' positions', async () => {
     // Every privilege the run needs (README), but not pg_monitor: pg_stat_replication lists the standby without its lag.
     await db.dataSource.query(`CREATE ROLE throttle_runner LOGIN;
       GRANT SELECT, UPDATE ON assessments TO throttle_runner; GRANT SELECT ON users, typeorm_migrations TO throttle_runner;
@@ -115,9 +115,9 @@ describe('migrate-equipment --online throttled by PostgreSQL', () => {
       const before = await changedRows();
       const env = { ...db.env, DATABASE_URL: db.url.replace('postgres@', 'throttle_runner@') };
       const result = await startCli(['migrate-equipment', '--online', '--no-progress'], env, { timeoutMs: TIMEOUT_MS - 30_000 }).exited;
-      expectExit(result, 1);
+      expectExit(result, 2);
       expect(result.stderr).toMatch(
-        /^Failed: Cannot measure replica lag: pg_stat_replication hides the standbys' positions from role "throttle_runner"; grant it pg_monitor \(or pg_read_all_stats\); nothing was changed$/m,
+        /^Cannot measure replica lag: pg_stat_replication hides the standbys' positions from role "throttle_runner"; grant it pg_monitor \(or pg_read_all_stats\); nothing was done$/m,
       );
       expect(await changedRows()).toBe(before);
     } finally {
