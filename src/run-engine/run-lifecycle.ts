@@ -183,6 +183,7 @@ export class RunLifecycle {
         more = page.result.more;
       }
       bar.stop();
+      bar = undefined;
       const finalState = progress.state;
       return await this.transactions.run(
         settings,
