@@ -102,10 +102,20 @@ describe('online mode', () => {
     });
 
     /** Rows the run changed so far (its audit rows) and the pages its checkpoint says are committed. */
+    /**
+     * What the run committed: its audit rows, the rows that differ from the start, its checkpoint's pages. Exactly the
+     * first pages: every changed row has its audit row, and none lies beyond the checkpoint's last id.
+     */
     async function committed(runId: string): Promise<{ changes: number; pages: number; changed: number }> {
-      const [{ changes }] = await db.dataSource.query(`SELECT count(*)::int AS changes FROM equipment_migration_changes WHERE run_id = $1`, [runId]);
-      const changed = rowDifferences(await comparableAssessments(db.dataSource), start, ROWS).length;
-      return { changes, pages: (await runRow(runId)).checkpoint.pages, changed };
+      const { checkpoint } = await runRow(runId);
+      const [{ changes, beyond }] = await db.dataSource.query(
+        `SELECT count(*)::int AS changes, count(*) FILTER (WHERE assessment_id > $2)::int AS beyond FROM equipment_migration_changes WHERE run_id = $1`,
+        [runId, checkpoint.lastId],
+      );
+      expect(beyond).toBe(0);
+      const differing = rowDifferences(await comparableAssessments(db.dataSource), start, ROWS);
+      expect(differing.filter((row) => Number(row.id) > checkpoint.lastId)).toEqual([]);
+      return { changes, pages: checkpoint.pages, changed: differing.length };
     }
 
     async function expectResumeFinishes(runId: string, via = runId): Promise<void> {
@@ -320,6 +330,27 @@ describe('online mode', () => {
       expect(atomic.stderr.at(-1)).toMatch(/^Another migration run is in progress/);
       cli.signal('SIGINT');
       expectExit(await cli.waitForExit(20_000), 130);
+    });
+
+    it('a row the app changes between a page\'s read and its write is never overwritten: it is decided from its new value', async () => {
+      await fresh();
+      const app: Client = await openSession(db.url);
+      try {
+        let changedId: number | undefined;
+        const hooks = {
+          afterPageRead: async (candidates: { id: number }[]) => {
+            if (changedId !== undefined || candidates.length < 3) return;
+            changedId = candidates[2].id;
+            await app.query(`UPDATE assessments SET equipment = '"no_equipment"', equipment_items = '[]' WHERE id = $1`, [changedId]);
+          },
+        };
+        const result = await suite.run(['migrate-equipment', '--online', '--no-progress', '--batch-size', '10'], { hooks });
+        expect(result.exitCode).toBe(0);
+        const [row] = await db.dataSource.query(`SELECT equipment FROM assessments WHERE id = $1`, [changedId]);
+        expect(row.equipment).toBe('no_equipment');
+      } finally {
+        await app.end();
+      }
     });
 
     it('between pages no row is locked: an app write to a migrated row goes through while the run goes on', async () => {
