@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { Command, Option } from 'nest-commander';
+import { Command, Help, Option } from 'nest-commander';
 import { CliOutput } from '../cli/cli-output.service';
 import { PROCESS_ENV } from '../cli/process-env';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
@@ -14,6 +14,16 @@ interface RevertCommandOptions extends GuardedRunCommandOptions {
 
 const DEFAULT_REVERT_BATCH_SIZE = 5000;
 const MAX_REVERT_BATCH_SIZE = 100_000;
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  completed: committed, or rolled back because of --dry-run (conflicts and missing rows are reported, not failures)
+  1  failed (or the counts do not add up): rolled back, nothing was changed
+  2  bad option or run id, unknown or already reverted run, configuration, database unreachable, missing privileges: nothing was done
+  3  another migration run holds the lock: nothing was changed
+  4  --online: stopped part-way; the restored pages remain; run it again to finish
+  5  the connection was lost during COMMIT and the database cannot be asked: outcome unknown; check the named run with migration-runs
+  130/143  interrupted by SIGINT/SIGTERM: rolled back, nothing was changed (--online: run it again to finish)`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,6 +55,11 @@ export class RevertEquipmentMigrationCommand extends GuardedRunCommand {
       online: options.online === true,
       ...this.guards(options),
     });
+  }
+
+  @Help('after')
+  exitCodesHelp(): string {
+    return EXIT_CODES_HELP;
   }
 
   @Option({ flags: '--online', description: 'one short transaction per page (for a large revert on a live database); stopped part-way, run it again to finish' })

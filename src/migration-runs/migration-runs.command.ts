@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Command, Option } from 'nest-commander';
+import { Command, Help, Option } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 import { BaseCommand } from '../cli/base.command';
@@ -120,6 +120,18 @@ export class MigrationRunsCommand extends BaseCommand {
     }
     if (json) this.output.json(runs);
     else for (const line of this.runs.lines(runs)) this.output.line(line);
+  }
+
+  @Help('after')
+  statusesHelp(): string {
+    return `
+Each line: run id, start, kind (of the reverted run), mode (atomic | online), status, [online progress], counts.
+Statuses:
+  running      in progress (a run whose process died shows as interrupted: nobody holds the migration lock)
+  interrupted  an online run stopped by a signal or a crash: its committed pages remain; resume or revert it
+  failed       an online run that stopped on an error (exit 4): its committed pages remain; resume or revert it
+  completed    done
+  reverted     undone by revert-equipment-migration`;
   }
 
   @Option({ flags: '--json', description: 'print the runs as JSON on stdout (the database line goes to stderr)' })

@@ -58,7 +58,7 @@ describe('the CLI entry (node bin/cli.js)', () => {
       expectExit(result, 0);
       for (const option of ALL_OPTIONS) expect(result.stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
       expect(result.stdout).toContain('Exit codes:');
-      for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
+      for (const code of [0, 1, 2, 3, 4, 5]) expect(result.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
       // The defaults come from the options themselves (nest-commander's defaultValue), so help shows them, in the
       // option's own entry (not running into the next option's lines).
       for (const [option, value] of [['--batch-size', 5000], ['--wait-for-lock', 0], ['--lock-timeout', 10]]) {
@@ -66,6 +66,15 @@ describe('the CLI entry (node bin/cli.js)', () => {
       }
       // Help never touches the database.
       expect(output(result)).not.toContain('Database:');
+    });
+
+    it('revert-equipment-migration --help lists its exit codes, 4 (--online) included; migration-runs --help its statuses', async () => {
+      const revert = await runCli(['revert-equipment-migration', '--help'], childEnv(UNREACHABLE));
+      expectExit(revert, 0);
+      for (const code of [0, 1, 2, 3, 4, 5]) expect(revert.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
+      const runs = await runCli(['migration-runs', '--help'], childEnv(UNREACHABLE));
+      expectExit(runs, 0);
+      for (const status of ['running', 'interrupted', 'failed', 'completed', 'reverted']) expect(runs.stdout).toMatch(new RegExp(`^\\s+${status}\\s+\\S`, 'm'));
     });
   });
 
