@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { Command, Help, Option } from 'nest-commander';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { CliOutput } from '../cli/cli-output.service';
@@ -15,6 +14,10 @@ import {
   MAX_BATCH_SIZE,
 } from './equipment-migration.service';
 import { ReviewedPlan } from './plan-fingerprint';
+import { readReviewedPlanFile } from './reviewed-plan-file';
+
+/** What --expect-plan names: a fingerprint, or a report file that run() reads (asynchronously, bounded). */
+type ExpectPlanOption = ReviewedPlan | { reportPath: string };
 
 /** The options with a `defaultValue` (shown in `--help`) are always set; the optional ones mean something when absent. */
 export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions {
@@ -22,7 +25,7 @@ export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions
   /** Absent: no limit. */
   maxErrors?: number;
   progress?: boolean;
-  expectPlan?: ReviewedPlan;
+  expectPlan?: ExpectPlanOption;
   online?: boolean;
   resume?: string;
   maxReplicationLag: number;
@@ -79,18 +82,24 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
   }
 
   async run(_parameters: string[], options: MigrateEquipmentCommandOptions): Promise<void> {
-    await this.migration.run(this.resolve(options));
+    const resolved = this.resolve(options);
+    // Read here, not in the option parser: commander's parsers are synchronous, and a read must let signals through.
+    const expectPlan = options.expectPlan instanceof ReviewedPlan || options.expectPlan === undefined
+      ? options.expectPlan
+      : await readReviewedPlanFile(options.expectPlan.reportPath);
+    await this.migration.run({ ...resolved, expectPlan });
   }
 
-  /** The service's options (after catching the options npm swallowed). */
-  private resolve(options: MigrateEquipmentCommandOptions): EquipmentMigrationOptions {
+  /** Applies defaults (after catching the options npm swallowed); the reviewed plan is read by run(). */
+  private resolve(options: MigrateEquipmentCommandOptions): Omit<EquipmentMigrationOptions, 'expectPlan'> {
     const dryRun = this.dryRunRequested(options);
     if (!options.online) {
       // The throttle options have defaults, so whether one was given is asked of commander, not of its value.
       const given = ONLINE_ONLY.find((name) => this.given(name));
       if (given) throw new UsageError(`${FLAG_OF[given]} needs --online`);
     } else if (!dryRun) {
-      if (options.expectPlan && !options.expectPlan.hasRows) {
+      // A ReviewedPlan here is a bare fingerprint: a report file is read by run().
+      if (options.expectPlan instanceof ReviewedPlan && !options.expectPlan.hasRows) {
         throw new UsageError('--online --expect-plan needs the dry run\'s --save-report file, not a bare fingerprint: each page is checked against the reviewed rows');
       }
     } else if (options.resume !== undefined) {
@@ -103,7 +112,6 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
       maxErrors: options.maxErrors,
       progress: options.progress !== false,
       ...this.guards(options),
-      expectPlan: options.expectPlan,
       online: options.online === true,
       resume: options.resume,
       throttle: options.online
@@ -193,19 +201,10 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     description:
       'the "Plan fingerprint" of a reviewed dry run, or that dry run\'s --save-report file (then the rows that differ are counted): roll back (exit 1) if the plan differs',
   })
-  parseExpectPlan(value: string): ReviewedPlan {
+  parseExpectPlan(value: string): ExpectPlanOption {
     const fingerprint = value.trim().toLowerCase();
     if (/^[0-9a-f]{64}$/.test(fingerprint)) return ReviewedPlan.fromFingerprint(fingerprint);
-    let report: unknown;
-    try {
-      report = JSON.parse(readFileSync(value, 'utf8'));
-    } catch (error) {
-      throw new InvalidArgumentError(
-        `--expect-plan takes the 64 hex digits of a "Plan fingerprint:" line, or a dry run's report file (${value}: ${(error as Error).message}).`,
-      );
-    }
-    const plan = ReviewedPlan.fromReport(report as Parameters<typeof ReviewedPlan.fromReport>[0]);
-    if (!plan) throw new InvalidArgumentError(`--expect-plan: ${value} is not a report with a plan fingerprint.`);
-    return plan;
+    if (value === '') throw new InvalidArgumentError('--expect-plan takes the 64 hex digits of a "Plan fingerprint:" line, or a dry run\'s report file.');
+    return { reportPath: value };
   }
 }

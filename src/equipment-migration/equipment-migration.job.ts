@@ -240,7 +240,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const fingerprint = tally.plan!.digest();
     if (options.expectPlan && options.expectPlan.fingerprint !== fingerprint) {
       const how = tally.differences
-        ? `in ${tally.differences.count} rows (outcome or value changed, rows added or gone)`
+        ? tally.differences.describe()
         : state.tally
           ? `(pass the dry run's --save-report file to --expect-plan to count the rows that differ)`
           : '(rows planned in the review are gone)';

@@ -53,12 +53,45 @@ describe('ReviewedPlan.fromReport', () => {
     ['a detail without an id', [{ status: 'migrated' }]],
     ['an id that is not an integer', [{ assessment_id: '7', status: 'migrated' }]],
     ['a status that is not a string', [{ assessment_id: 7, status: 1 }]],
+    ['an unknown status', [{ assessment_id: 7, status: 'done' }]],
+    ['a migrated detail without items_cleared', [{ assessment_id: 7, status: 'migrated', new_equipment: 'full_gym' }]],
+    ['a flagged detail without original_items', [{ assessment_id: 7, status: 'flagged', new_equipment: 'basic_equipment' }]],
   ])('refuses %s (not a reviewed plan)', (_name, details) => {
     expect(ReviewedPlan.fromReport({ run: { plan_fingerprint: fingerprint }, details })).toBeUndefined();
   });
 
+  it.each([null, 7, 'x', [], { run: null, details: [] }])('refuses a report that is not an object with a run (%p)', (report) => {
+    expect(ReviewedPlan.fromReport(report)).toBeUndefined();
+  });
+
+  it('counts a row whose outcome and value are unchanged but whose items or flag write differs', () => {
+    const review = ReviewedPlan.fromReport({
+      run: { plan_fingerprint: fingerprint },
+      details: [
+        { assessment_id: 3, status: 'flagged', new_equipment: 'basic_equipment', original_items: [] },
+        { assessment_id: 8, status: 'flagged', new_equipment: 'basic_equipment', original_items: null },
+      ],
+    })!;
+    const differences = review.differences()!;
+    // Row 3's items became null since the review (the flagging now clears them); row 8 is as reviewed.
+    differences.add([row(3, 'basic_equipment', null), row(8, 'basic_equipment', null)]);
+    expect(differences.count).toBe(1);
+    expect(differences.describe()).toBe('in 1 rows (outcome or value changed, rows added or gone)');
+  });
+
+  it('says so when only what the report does not record can differ', () => {
+    const review = ReviewedPlan.fromReport({
+      run: { plan_fingerprint: fingerprint },
+      details: [{ assessment_id: 1, status: 'migrated', new_equipment: 'full_gym', items_cleared: true }],
+    })!;
+    const differences = review.differences()!;
+    differences.add([row(1, ['no_equipment', 'full_gym'])]);
+    expect(differences.count).toBe(0);
+    expect(differences.describe()).toMatch(/^only in the reassessment flag of rows it migrates/);
+  });
+
   it('takes a well-formed report', () => {
-    const plan = ReviewedPlan.fromReport({ run: { plan_fingerprint: fingerprint }, details: [{ assessment_id: 7, status: 'migrated', new_equipment: 'full_gym' }] });
+    const plan = ReviewedPlan.fromReport({ run: { plan_fingerprint: fingerprint }, details: [{ assessment_id: 7, status: 'migrated', new_equipment: 'full_gym', items_cleared: true }] });
     expect(plan?.fingerprint).toBe(fingerprint);
     expect(plan?.differences()?.count).toBe(1);
   });

@@ -35,11 +35,16 @@ export class PlanFingerprint {
   }
 }
 
-/** What a reviewed dry run planned, from its fingerprint and, when given its report, each row's outcome and value. */
+/**
+ * What a reviewed dry run planned, from its fingerprint and, when given its report, each row's planned write as far as
+ * the report carries it: outcome, new value, whether items are cleared (a migrated row's `items_cleared`; a flagged
+ * row clears null items, see EquipmentRules) and the flag a flagged row sets. Not carried: the reassessment flag a
+ * migrated row keeps, which the fingerprint also hashes.
+ */
 export class ReviewedPlan {
   private constructor(
     readonly fingerprint: string,
-    /** assessment id → "outcome:new value", from the dry run's report details; undefined with a bare fingerprint. */
+    /** assessment id → plannedWrite(...), from the dry run's report details; undefined with a bare fingerprint. */
     private readonly rows?: Map<number, string>,
   ) {}
 
@@ -48,14 +53,17 @@ export class ReviewedPlan {
   }
 
   /** From a dry run's parsed report (`run.plan_fingerprint` and `details`). */
-  static fromReport(report: { run?: { plan_fingerprint?: unknown }; details?: unknown }): ReviewedPlan | undefined {
-    const fingerprint = report.run?.plan_fingerprint;
-    if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint) || !Array.isArray(report.details)) return undefined;
+  static fromReport(report: unknown): ReviewedPlan | undefined {
+    if (typeof report !== 'object' || report === null) return undefined;
+    const { run, details } = report as { run?: { plan_fingerprint?: unknown } | null; details?: unknown };
+    const fingerprint = typeof run === 'object' && run !== null ? run.plan_fingerprint : undefined;
+    if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint) || !Array.isArray(details)) return undefined;
     const rows = new Map<number, string>();
-    for (const detail of report.details as unknown[]) {
+    for (const detail of details as unknown[]) {
       // A hand-edited or truncated report is not a reviewed plan: refused (exit 2), never a crash mid-run.
-      if (!isDetail(detail)) return undefined;
-      rows.set(detail.assessment_id, `${detail.status}:${detail.new_equipment ?? ''}`);
+      const planned = reportedWrite(detail);
+      if (planned === undefined) return undefined;
+      rows.set((detail as { assessment_id: number }).assessment_id, planned);
     }
     return new ReviewedPlan(fingerprint, rows);
   }
@@ -84,7 +92,7 @@ export class ReviewedPlan {
     return [...differing].sort((a, b) => a - b);
   }
 
-  /** Counts, page by page, the rows whose outcome or new value differs from the review (when the review has rows). */
+  /** Counts, page by page, the rows whose planned write differs from the review (when the review has rows). */
   differences(): PlanDifferences | undefined {
     return this.rows ? new PlanDifferences(new Map(this.rows)) : undefined;
   }
@@ -103,23 +111,53 @@ export class PlanDifferences {
     }
   }
 
-  /** Rows that differ: changed outcome or value, newly planned, or planned in the review and no longer. */
+  /** Rows that differ: changed outcome or written values, newly planned, or planned in the review and no longer. */
   get count(): number {
     return this.differing + this.reviewed.size;
   }
+
+  /** How the plan differs, for the failure line (the fingerprints already differ). */
+  describe(): string {
+    if (this.count > 0) return `in ${this.count} rows (outcome or value changed, rows added or gone)`;
+    // Only what the report does not carry can differ: the fingerprint also hashes the flag a migrated row keeps.
+    return 'only in the reassessment flag of rows it migrates, which the report does not record (no row differs in outcome, value or items)';
+  }
 }
 
-function isDetail(value: unknown): value is { assessment_id: number; status: string; new_equipment?: string } {
-  if (typeof value !== 'object' || value === null) return false;
+/**
+ * One row's planned write as the review and the run compare it: `status:equipment:items:flag`, with the migrated
+ * row's kept flag left out (its report detail does not carry it).
+ */
+function plannedWrite(status: 'error'): string;
+function plannedWrite(status: 'migrated' | 'flagged', equipment: string, items: 'keep' | 'clear', flag: boolean): string;
+function plannedWrite(status: string, equipment?: string, items?: 'keep' | 'clear', flag?: boolean): string {
+  if (status === 'error') return 'error';
+  return status === 'flagged' ? `flagged:${equipment}:${items}:${flag}` : `migrated:${equipment}:${items}`;
+}
+
+/** A report detail's planned write, or undefined when the detail is not one the tool writes. */
+function reportedWrite(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const detail = value as Record<string, unknown>;
-  return (
-    Number.isSafeInteger(detail.assessment_id) &&
-    typeof detail.status === 'string' &&
-    (detail.new_equipment === undefined || typeof detail.new_equipment === 'string')
-  );
+  if (!Number.isSafeInteger(detail.assessment_id)) return undefined;
+  switch (detail.status) {
+    case 'error':
+      return plannedWrite('error');
+    case 'migrated':
+      if (typeof detail.new_equipment !== 'string' || typeof detail.items_cleared !== 'boolean') return undefined;
+      return plannedWrite('migrated', detail.new_equipment, detail.items_cleared ? 'clear' : 'keep', false);
+    case 'flagged':
+      // The rules clear null items when flagging (JSON null or SQL NULL, both reported as null) and keep [] as it is.
+      if (typeof detail.new_equipment !== 'string' || !('original_items' in detail)) return undefined;
+      return plannedWrite('flagged', detail.new_equipment, detail.original_items === null ? 'clear' : 'keep', true);
+    default:
+      return undefined;
+  }
 }
 
-/** A row's plan as a review compares it (the same text as the review's entry for that row). */
+/** A row's plan as a review compares it (the same text as reportedWrite gives for the review's entry for that row). */
 function reviewKey({ outcome }: Classified): string {
-  return `${outcome.status}:${outcome.status === 'error' || outcome.status === 'skipped' ? '' : outcome.newEquipment}`;
+  if (outcome.status === 'skipped') return 'skipped';
+  if (outcome.status === 'error') return plannedWrite('error');
+  return plannedWrite(outcome.status, outcome.write.equipment, outcome.write.items, outcome.write.reassessmentRequired);
 }
