@@ -26,7 +26,8 @@ export class EquipmentMigrationChange {
   @Column({ name: 'previous_equipment', type: 'jsonb', nullable: true })
   previousEquipment!: unknown;
 
-  @Column({ name: 'previous_items', type: 'jsonb' })
+  /** SQL NULL when the row held SQL NULL (a nullable equipment_items in a drifted schema): a revert restores exactly that. */
+  @Column({ name: 'previous_items', type: 'jsonb', nullable: true })
   previousItems!: unknown;
 
   @Column({ name: 'previous_reassessment_required', type: 'boolean' })
@@ -35,7 +36,8 @@ export class EquipmentMigrationChange {
   @Column({ name: 'new_equipment', type: 'jsonb', nullable: true })
   newEquipment!: unknown;
 
-  @Column({ name: 'new_items', type: 'jsonb' })
+  /** SQL NULL only for a revert's own record of a row it restored to SQL NULL. */
+  @Column({ name: 'new_items', type: 'jsonb', nullable: true })
   newItems!: unknown;
 
   @Column({ name: 'new_reassessment_required', type: 'boolean' })

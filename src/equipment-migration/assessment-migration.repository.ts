@@ -14,7 +14,8 @@ export interface CandidateRow {
   /** null when the assessment's user is gone (an orphaned row: the email is a LEFT JOIN). */
   userEmail: string | null;
   equipmentJson: string | null;
-  itemsJson: string;
+  /** null for SQL NULL (a nullable column in a drifted schema); the rules treat it as JSON null, "no items". */
+  itemsJson: string | null;
   reassessmentRequired: boolean;
   /** The row version read (xmin): writes are guarded by it so a concurrent change is never overwritten. */
   version: string;

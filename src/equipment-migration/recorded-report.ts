@@ -39,7 +39,7 @@ function asClassified(recorded: RecordedRow): Classified {
     userId: recorded.userId,
     userEmail: recorded.userEmail,
     equipmentJson: recorded.equipmentJson,
-    itemsJson: recorded.itemsJson as string,
+    itemsJson: recorded.itemsJson,
     reassessmentRequired: recorded.reassessmentRequired,
     version: '',
   };

@@ -7,10 +7,11 @@ import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
 export interface RecordedChange {
   id: number;
   previousEquipment: string | null;
-  previousItems: string;
+  /** null: the row held SQL NULL items (recorded exactly, restored exactly). */
+  previousItems: string | null;
   previousFlag: boolean;
   wroteEquipment: string | null;
-  wroteItems: string;
+  wroteItems: string | null;
   wroteFlag: boolean;
   present: boolean;
   currentEquipment: string | null;

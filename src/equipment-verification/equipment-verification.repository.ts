@@ -33,7 +33,7 @@ export class EquipmentVerificationRepository {
               count(*) FILTER (WHERE a.${e} = '"no_equipment"'::jsonb)::int AS no_equipment,
               count(*) FILTER (WHERE a.${e} IS NULL OR a.${e} NOT IN ('"full_gym"'::jsonb, '"basic_equipment"'::jsonb, '"no_equipment"'::jsonb))::int AS legacy_shape,
               count(*) FILTER (WHERE a.${e} = '"basic_equipment"'::jsonb AND NOT a.${flag}
-                                 AND (jsonb_typeof(a.${i}) = 'null' OR a.${i} = '[]'::jsonb))::int AS basic_without_items_unflagged,
+                                 AND (COALESCE(jsonb_typeof(a.${i}), 'null') = 'null' OR a.${i} = '[]'::jsonb))::int AS basic_without_items_unflagged,
               count(*) FILTER (WHERE a.${flag})::int AS flagged,
               count(*) FILTER (WHERE NOT ${canonicalAndConsistent(this.c, 'a')})::int AS offending
          FROM ${table} AS a`,

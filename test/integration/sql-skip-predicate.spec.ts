@@ -13,14 +13,15 @@ import { useTestSuite } from '../helpers/suite';
 interface GeneratedRow {
   /** JSON text, or null for SQL NULL. */
   equipment: string | null;
-  items: string;
+  /** JSON text; null (SQL NULL) only where the column was made nullable (a drifted schema). */
+  items: string | null;
   flag: boolean;
 }
 
 interface StoredRow {
   id: number;
   equipment: string | null;
-  items: string;
+  items: string | null;
   flag: boolean;
   skip: boolean;
 }
@@ -122,7 +123,7 @@ describe('SQL skip predicate agrees with EquipmentRules.classify (real PostgreSQ
       .map((row) => {
         const outcome = EquipmentRules.classify({
           equipment: row.equipment === null ? null : JSON.parse(row.equipment),
-          equipmentItems: JSON.parse(row.items),
+          equipmentItems: row.items === null ? null : JSON.parse(row.items),
           reassessmentRequired: row.flag,
         });
         return { equipment: row.equipment, items: row.items, flag: row.flag, sqlSkips: row.skip, rules: outcome.status };
@@ -144,6 +145,29 @@ describe('SQL skip predicate agrees with EquipmentRules.classify (real PostgreSQ
     const skipped = stored.filter((r) => r.skip).length;
     expect(skipped).toBeGreaterThan(0);
     expect(skipped).toBeLessThan(stored.length);
+  });
+
+  it('agrees on SQL NULL items (a drifted schema whose equipment_items is nullable): as JSON null', async () => {
+    await queryRunner.query('ALTER TABLE assessments ALTER COLUMN equipment_items DROP NOT NULL');
+    try {
+      const rows: GeneratedRow[] = [];
+      for (const equipment of [...EQUIPMENT_VALUES.map(json), '["basic_equipment"]', null]) {
+        for (const flag of [false, true]) rows.push({ equipment, items: null, flag });
+      }
+      const stored = await storeAndEvaluate(rows);
+      expect(stored.filter((r) => r.items === null)).toHaveLength(rows.length);
+      expect(disagreements(stored)).toEqual([]);
+      expect(stored.filter((r) => r.skip).map((r) => [r.equipment, r.flag])).toEqual([
+        ['"full_gym"', false],
+        ['"full_gym"', true],
+        ['"basic_equipment"', true],
+        ['"no_equipment"', false],
+        ['"no_equipment"', true],
+      ]);
+    } finally {
+      await queryRunner.query('DELETE FROM assessments');
+      await queryRunner.query('ALTER TABLE assessments ALTER COLUMN equipment_items SET NOT NULL');
+    }
   });
 
   it('agrees on arbitrary rows (fast-check, 150 runs of up to 40 rows each)', async () => {
