@@ -19,7 +19,36 @@ export interface CandidateRow {
   reassessmentRequired: boolean;
   /** The row version read (xmin): writes are guarded by it so a concurrent change is never overwritten. */
   version: string;
+  /**
+   * Set (to the row's size as text, in bytes) when the row is larger than MAX_ROW_TEXT_BYTES: its values were not
+   * read (equipmentJson and itemsJson are null) and the row is an error row, left as it is.
+   */
+  oversizedBytes?: number | null;
 }
+
+/** What a run learns about its rows' sizes from page to page (see readPage): one per run, kept across pages. */
+export interface PageSizing {
+  /** Rows the last page cut short by bytes held (plus one), growing again once pages fit. */
+  rowsThatFit?: number;
+}
+
+/** A keyset page of candidates; `more`: the range may hold further candidates (the page was full, by rows or bytes). */
+export interface CandidatePage {
+  rows: CandidateRow[];
+  more: boolean;
+}
+
+/**
+ * Text (equipment + equipment_items as JSON text, in bytes) a page may carry: a page is held in memory as text, as
+ * parsed values and as report JSON at once, and two pages are in flight, so memory stays bounded per byte, not only
+ * per row. A page always has at least one row.
+ */
+export const PAGE_TEXT_BUDGET_BYTES = 8 * 1024 * 1024;
+/**
+ * Text one row may have to be read at all. A larger value (no real answer comes near it) is not fetched: V8's strings
+ * end below 512 MiB, and the row would be held several times over. It becomes an error row naming its size.
+ */
+export const MAX_ROW_TEXT_BYTES = 32 * 1024 * 1024;
 
 /** How many assessments hold each equipment value; `other` is every legacy or invalid value. */
 export type EquipmentDistribution = Record<EquipmentValue | 'other', number>;
@@ -125,18 +154,28 @@ export class AssessmentMigrationRepository {
   }
 
   /**
-   * The next keyset page: up to `pageSize` candidates with `afterId < id <= maxId`, in id order. Rows the rules would
-   * skip never leave the database; the caller counts them as total minus the candidates it saw.
+   * The next keyset page: up to `pageSize` candidates with `afterId < id <= maxId`, in id order, and at most
+   * PAGE_TEXT_BUDGET_BYTES of text (always at least one row). Rows the rules would skip never leave the database; the
+   * caller counts them as total minus the candidates it saw.
    */
-  readPage(afterId: number, maxId: number, pageSize: number): Promise<CandidateRow[]> {
+  async readPage(afterId: number, maxId: number, pageSize: number, sizing: PageSizing = this.sizing): Promise<CandidatePage> {
+    // After a page cut short by bytes, ask for about as many rows as fitted: the database measures every row it is
+    // asked for, so a limit far above what fits would measure the same large rows again page after page.
+    const limit = Math.min(pageSize, sizing.rowsThatFit ?? pageSize);
     const page = this.candidates()
       // bigint bounds: `afterId` starts at minId - 1, which is below the int range when an id is -2147483648.
       .where('a.id > CAST(:afterId AS bigint) AND a.id <= CAST(:maxId AS bigint)', { afterId, maxId })
       .andWhere(`NOT ${canonicalAndConsistent(this.t, 'a')}`) // rows the rules would skip stay in the database
       .orderBy('a.id', 'ASC')
-      .limit(pageSize);
-    return this.withEmails(page);
+      .limit(limit);
+    const rows = await this.withEmails(page, PAGE_TEXT_BUDGET_BYTES);
+    const cutByBytes = rows.length > 0 && rows[rows.length - 1].followed === true;
+    sizing.rowsThatFit = cutByBytes ? rows.length + 1 : Math.min(pageSize, limit * 2);
+    return { rows, more: cutByBytes || rows.length === limit };
   }
+
+  /** The sizing of a run that reads all its pages through this repository (an online run keeps its own). */
+  private readonly sizing: PageSizing = {};
 
   /** Re-reads rows by id, locking them, after a guarded write found them changed by someone else. */
   rereadLocked(ids: number[]): Promise<CandidateRow[]> {
@@ -157,17 +196,37 @@ export class AssessmentMigrationRepository {
   }
 
   /**
-   * Adds each candidate's user email. A LATERAL primary-key lookup (OFFSET 0 keeps it one) costs a third less than a
-   * correlated subquery, and unlike a plain join it can never turn into a scan of all users for every page.
-   * TypeORM's QueryBuilder has no LATERAL join, so the page query it builds is wrapped here.
+   * Measures the candidates' text and adds each one's user email. Rows are kept while the running sum of their text
+   * (a window over the id order) stays within `budgetBytes`, and always the first; `followed` marks a row that
+   * another candidate of the query follows, so a last row with it means the page was cut short by bytes. The values
+   * of a row larger than MAX_ROW_TEXT_BYTES are not sent (see CandidateRow.oversizedBytes).
+   * A LATERAL primary-key lookup for the email (OFFSET 0 keeps it one) costs a third less than a correlated subquery,
+   * and unlike a plain join it can never turn into a scan of all users for every page. TypeORM's QueryBuilder has no
+   * LATERAL join or window clause, so the page query it builds is wrapped here.
    */
-  private withEmails(candidates: SelectQueryBuilder<Assessment>): Promise<CandidateRow[]> {
+  private withEmails(candidates: SelectQueryBuilder<Assessment>, budgetBytes = Number.MAX_SAFE_INTEGER): Promise<(CandidateRow & { followed: boolean })[]> {
     const [sql, parameters] = candidates.getQueryAndParameters();
     const { users, usersId, usersEmail } = this.t;
-    const withEmails = `SELECT c.*, u.email AS "userEmail" FROM (${sql}) AS c
-      LEFT JOIN LATERAL (SELECT ${usersEmail} AS email FROM ${users} WHERE ${usersId} = c."userId" OFFSET 0) AS u ON true
-      ORDER BY c.id`;
-    return this.inTurn(() => this.queryRunner.query(withEmails, parameters));
+    // float8, not bigint: its sum stays float8 (exact for integers below 2^53) where a bigint sum is slower numeric.
+    const budget = `$${parameters.length + 1}::float8`;
+    const maxRow = `$${parameters.length + 2}::float8`;
+    const oversized = `s."rowBytes" > ${maxRow}`;
+    const withEmails = `SELECT s.id, s."userId",
+             CASE WHEN ${oversized} THEN NULL ELSE s."equipmentJson" END AS "equipmentJson",
+             CASE WHEN ${oversized} THEN NULL ELSE s."itemsJson" END AS "itemsJson",
+             s."reassessmentRequired", s.version, s.followed,
+             CASE WHEN ${oversized} THEN s."rowBytes" END AS "oversizedBytes",
+             u.email AS "userEmail"
+        FROM (
+          SELECT m.*, sum(m."rowBytes") OVER w AS "pageBytes", lead(m.id) OVER w IS NOT NULL AS followed
+            FROM (SELECT p.*, COALESCE(octet_length(p."equipmentJson"), 0)::float8 + COALESCE(octet_length(p."itemsJson"), 0) AS "rowBytes"
+                    FROM (${sql}) AS p) AS m
+          WINDOW w AS (ORDER BY m.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ) AS s
+        LEFT JOIN LATERAL (SELECT ${usersEmail} AS email FROM ${users} WHERE ${usersId} = s."userId" OFFSET 0) AS u ON true
+       WHERE s."pageBytes" <= ${budget} OR s."pageBytes" = s."rowBytes" -- within the budget, or the first row
+       ORDER BY s.id`;
+    return this.inTurn(() => this.queryRunner.query(withEmails, [...parameters, budgetBytes, MAX_ROW_TEXT_BYTES]));
   }
 
   /**

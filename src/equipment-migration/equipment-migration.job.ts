@@ -6,7 +6,7 @@ import { EquipmentMigrationRun, MigrationRunOptions, RunCheckpoint } from '../en
 import { GuardedTransaction } from '../run-engine/guarded-transaction';
 import { DataChangeJob, JobStart, RunContext } from '../run-engine/run-lifecycle';
 import { DEFAULT_THROTTLE_LIMITS, ThrottleLimits } from '../run-engine/throttle';
-import { AssessmentMigrationRepository, CandidateRow, EquipmentDistribution, RunScope } from './assessment-migration.repository';
+import { AssessmentMigrationRepository, CandidatePage, EquipmentDistribution, PageSizing, RunScope } from './assessment-migration.repository';
 import { MigrationPages, StartedPage } from './migration-pages';
 import { MigrationRepositories } from './migration-repositories';
 import { emptySummary, MigrationTally, scopePosition } from './migration-tally';
@@ -45,7 +45,7 @@ export interface MigrationState {
   tally?: MigrationTally;
   startedAt: string;
   /** Online: the next page's candidates, read in the previous page's transaction while it classified (see onePage). */
-  prefetched?: { afterId: number; rows: CandidateRow[] };
+  prefetched?: { afterId: number; page: CandidatePage };
 }
 
 export interface MigrationResult {
@@ -69,6 +69,9 @@ const REVERT = 'npm run cli -- revert-equipment-migration';
 export class EquipmentMigrationJob implements DataChangeJob<MigrationState, MigrationResult> {
   readonly access = 'migrate' as const;
   readonly noun = 'migration';
+
+  /** What the pages learn about row sizes, kept across pages (an online run's pages are transactions of their own). */
+  private readonly sizing: PageSizing = {};
 
   constructor(
     private readonly options: EquipmentMigrationOptions,
@@ -168,14 +171,15 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     // Statements sent ahead must not surface later as unhandled rejections when an earlier step fails.
     const settled = <T>(promise: Promise<T>) => (promise.catch(() => undefined), promise);
     try {
-      let next: Promise<CandidateRow[]> | undefined = settled(repository.readPage(scope.minId - 1, scope.maxId, options.batchSize));
+      let next: Promise<CandidatePage> | undefined = settled(repository.readPage(scope.minId - 1, scope.maxId, options.batchSize, this.sizing));
       let inFlight: InFlight | undefined;
       while (next) {
-        const candidates: CandidateRow[] = await next;
+        const page: CandidatePage = await next;
+        const candidates = page.rows;
         transaction.checkpoint();
-        const last = candidates.length < options.batchSize;
+        const last = !page.more; // a page cut short by its byte budget is not the last
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
-        next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize));
+        next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing));
         const started = { ...(await this.pages.start(repository, candidates, withDetails)), lastId, last };
         if (inFlight) await finish(inFlight);
         inFlight = started;
@@ -194,15 +198,18 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
   private async onePage(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState) {
     const { scope, checkpoint } = state;
     const { options } = this;
-    const candidates =
-      state.prefetched?.afterId === checkpoint.lastId ? state.prefetched.rows : await repository.readPage(checkpoint.lastId, scope.maxId, options.batchSize);
+    const page =
+      state.prefetched?.afterId === checkpoint.lastId
+        ? state.prefetched.page
+        : await repository.readPage(checkpoint.lastId, scope.maxId, options.batchSize, this.sizing);
+    const candidates = page.rows;
     transaction.checkpoint();
-    const last = candidates.length < options.batchSize;
+    const last = !page.more; // a page cut short by its byte budget is not the last
     const lastId = last ? scope.maxId : candidates[candidates.length - 1].id;
-    const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize);
+    const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing);
     reading?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const { classified } = await this.pages.finish(repository, await this.pages.start(repository, candidates, false), false);
-    const prefetched = reading && { afterId: lastId, rows: await reading };
+    const prefetched = reading && { afterId: lastId, page: await reading };
     const tally = new MigrationTally(scope.before, undefined, undefined, { summary: state.summary, after: checkpoint.after as EquipmentDistribution });
     tally.add(classified);
     const differing = options.expectPlan?.differingUpTo(classified, checkpoint.lastId, lastId, last);

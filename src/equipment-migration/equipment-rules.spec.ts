@@ -8,6 +8,7 @@ import {
   EquipmentWrite,
   FLAGGED_REASON,
   StoredNumber,
+  show,
 } from './equipment-rules';
 
 const { classify, normaliseToken, parseEquipment, parseStoredJson, highest, isCanonical } = EquipmentRules;
@@ -515,5 +516,30 @@ describe('EquipmentRules.classify properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('show (quotes in reasons)', () => {
+  /** What show() gave before it cut long strings first: the whole JSON text, cut to 80 characters. */
+  const wholeThenCut = (text: string) => {
+    const json = JSON.stringify(text);
+    if (json.length <= 80) return json;
+    let cut = json.slice(0, 80);
+    const last = cut.charCodeAt(cut.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+    return `${cut}…`;
+  };
+  const piece = fc.oneof(fc.constantFrom('\ud83d', '\ude00', '😀', 'a', '"', '\n', '\u0001'), fc.string({ maxLength: 8 }));
+
+  it('cuts a long string before stringifying it, with the same result as stringifying it whole', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 0, maxLength: 60 }), (pieces) => {
+        const text = pieces.join('');
+        expect(show(text)).toBe(wholeThenCut(text));
+      }),
+      { numRuns: 2000 },
+    );
+    const huge = 'x'.repeat(2_000_000);
+    expect(show(huge)).toBe(wholeThenCut(huge));
   });
 });

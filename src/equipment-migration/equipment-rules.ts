@@ -120,7 +120,18 @@ export function parseStoredJson(text: string): unknown {
 
 /** JSON.stringify that never throws (cycles, BigInt, deep nesting, hostile toJSON) and stays short. */
 export function show(value: unknown, maxChars: number = MAX_SHOWN_CHARS): string {
-  return truncate(stringifySafely(value), maxChars);
+  return truncate(stringifySafely(typeof value === 'string' ? leadingChars(value, maxChars) : value), maxChars);
+}
+
+/**
+ * The first `count` characters of a long string (a surrogate pair is not split): all that show() can display of it,
+ * so a value of megabytes is not stringified whole. Its JSON text is a prefix of the whole string's, and still longer
+ * than `count` with the opening quote, so show() gives the same text and ellipsis.
+ */
+function leadingChars(text: string, count: number): string {
+  if (text.length <= count + 1) return text;
+  const last = text.charCodeAt(count - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? count + 1 : count);
 }
 
 function stringifySafely(value: unknown): string {

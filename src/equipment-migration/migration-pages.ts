@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
-import { AssessmentMigrationRepository, CandidateRow, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
+import { AssessmentMigrationRepository, CandidateRow, MAX_ROW_TEXT_BYTES, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
 import { EquipmentRules, parseStoredJson } from './equipment-rules';
 import { WriteValidator } from './equipment-write.dto';
 import { Classified, ReportService } from './report.service';
@@ -157,6 +157,12 @@ function storedDifference({ row, outcome }: Classified, values: StoredValues): s
   return differences.length > 0 ? differences.join(', ') : undefined;
 }
 
+/** Why a row too large to read is an error row (its values were never fetched). */
+function oversizedReason(bytes: number): string {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `equipment and equipment_items take ${mib(bytes)} as JSON text, more than the ${mib(MAX_ROW_TEXT_BYTES)} a row may have; not read, left as it is (its values show as null in the report)`;
+}
+
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -168,6 +174,7 @@ function parseJson(text: string | null): unknown {
 
 /** The rules' outcome for a row as read (or as its audit row recorded it before the run changed it). */
 export function classifyRow(row: CandidateRow): Classified {
+  if (row.oversizedBytes != null) return { row, outcome: { status: 'error', reason: oversizedReason(row.oversizedBytes) } };
   const outcome = EquipmentRules.classify({
     equipment: parseJson(row.equipmentJson),
     equipmentItems: parseJson(row.itemsJson),

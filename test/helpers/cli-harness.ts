@@ -42,9 +42,9 @@ class HookedRepositories extends MigrationRepositories {
     if (afterPageRead) {
       const readPage = repository.readPage.bind(repository);
       repository.readPage = async (...args) => {
-        const candidates = await readPage(...args);
-        await afterPageRead(candidates);
-        return candidates;
+        const page = await readPage(...args);
+        await afterPageRead(page.rows);
+        return page;
       };
     }
     return repository;
