@@ -105,6 +105,19 @@ describe('large legacy values', () => {
     300_000,
   );
 
+  it('--online: pages cut short by bytes commit one after the other, and the run goes on to the last row', async () => {
+    await insertLegacy(3);
+    await insertLarge(12, 3 * MiB);
+    await insertLegacy(3);
+    const result = await runCli(['migrate-equipment', '--online', '--no-progress'], db.env, { timeoutMs: 120_000 });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Total Processed: 18\nMigrated: 6\nFlagged for Re-assessment: 0\nSkipped (Already Valid): 0\nErrors: 12\n');
+    const [{ legacy }] = await db.dataSource.query(`SELECT count(*)::int AS legacy FROM assessments WHERE jsonb_typeof(equipment) = 'array'`);
+    expect(legacy).toBe(0);
+    const [{ checkpoint }] = await db.dataSource.query(`SELECT checkpoint FROM equipment_migration_runs`);
+    expect(checkpoint.pages).toBeGreaterThan(6); // 12 rows of 3 MiB: two to a page
+  });
+
   it('a row larger than the per-row limit is an error row naming its size; its neighbours are migrated', async () => {
     await insertLegacy(2);
     await insertLarge(1, MAX_ROW_TEXT_BYTES + MiB);
