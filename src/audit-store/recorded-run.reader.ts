@@ -48,7 +48,7 @@ export class RecordedRunReader {
     // The keyset page is cut from the primary key first (run_id, assessment_id), then joined: with the joins in the same
     // query the planner misjudges the run's row count and sorts everything after the cursor, for every page.
     return this.manager.query(
-      `SELECT c.${c.assessmentId} AS id, COALESCE(c.${c.userId}, x.${a.userId}) AS "userId", u.${a.usersEmail} AS "userEmail",
+      `SELECT c.${c.assessmentId} AS id, COALESCE(c.${c.userId}, x.${a.userId}) AS "userId", u.email AS "userEmail",
               c.${c.previousEquipment}::text AS "equipmentJson", c.${c.previousItems}::text AS "itemsJson",
               c.${c.previousFlag} AS "reassessmentRequired", c.${c.newEquipment}::text AS "storedEquipmentJson"
          FROM (
@@ -57,7 +57,10 @@ export class RecordedRunReader {
             ORDER BY ${c.runId}, ${c.assessmentId} LIMIT $3
          ) AS c
          LEFT JOIN ${a.table} AS x ON c.${c.userId} IS NULL AND x.${a.id} = c.${c.assessmentId}
-         LEFT JOIN ${a.users} AS u ON u.${a.usersId} = COALESCE(c.${c.userId}, x.${a.userId})
+         -- A primary-key lookup per row (OFFSET 0 keeps it one): a join on the COALESCE would scan every user per page.
+         LEFT JOIN LATERAL (
+           SELECT ${a.usersEmail} AS email FROM ${a.users} WHERE ${a.usersId} = COALESCE(c.${c.userId}, x.${a.userId}) OFFSET 0
+         ) AS u ON true
         ORDER BY c.${c.assessmentId}`,
       [runId, afterId, limit],
     );

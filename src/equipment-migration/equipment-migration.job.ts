@@ -12,7 +12,7 @@ import { MigrationRepositories } from './migration-repositories';
 import { emptySummary, MigrationTally, scopePosition } from './migration-tally';
 import { PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
 import { RecordedReport } from './recorded-report';
-import { ReportService } from './report.service';
+import { Classified, ReportService } from './report.service';
 import { MigrationSummary, ReportRun } from './report.types';
 
 export interface EquipmentMigrationOptions {
@@ -46,6 +46,8 @@ export interface MigrationState {
   startedAt: string;
   /** Online: the next page's candidates, read in the previous page's transaction while it classified (see onePage). */
   prefetched?: { afterId: number; page: CandidatePage };
+  /** Online: the last page's rows and report details, tallied once its transaction has committed (see afterCommit). */
+  page?: { classified: Classified[]; detailsJson: string };
 }
 
 export interface MigrationResult {
@@ -63,8 +65,8 @@ const REVERT = 'npm run cli -- revert-equipment-migration';
 /**
  * The port of migrate_equipment_data as a job of the run lifecycle: keyset pages of candidates, the pure
  * EquipmentRules, set-based guarded writes with their audit rows, a streamed report. Atomic: every page in the one
- * transaction, pipelined. Online: one page per transaction, each recording the run's checkpoint; the report,
- * fingerprint and distribution are then built from the audit trail, so they cover the whole run across resumes.
+ * transaction, pipelined. Online: one page per transaction, each recording the run's checkpoint; a resumed run's
+ * report, fingerprint and distribution are built from the audit trail, so they cover the whole run across resumes.
  */
 export class EquipmentMigrationJob implements DataChangeJob<MigrationState, MigrationResult> {
   readonly access = 'migrate' as const;
@@ -72,6 +74,11 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
 
   /** What the pages learn about row sizes, kept across pages (an online run's pages are transactions of their own). */
   private readonly sizing: PageSizing = {};
+  /**
+   * An online run begun by this process tallies its committed pages as they commit (and streams their report details),
+   * as the atomic run does; a resumed run builds its tally and report from the audit trail at the end instead.
+   */
+  private live?: MigrationTally;
 
   constructor(
     private readonly options: EquipmentMigrationOptions,
@@ -109,6 +116,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       if (online) this.output.line(`Online run ${context.runId}: each page of up to ${options.batchSize} assessments commits on its own`);
     }
     const tally = online ? undefined : new MigrationTally(scope.before, new PlanFingerprint(), options.expectPlan?.differences());
+    if (online) this.live = new MigrationTally(scope.before, new PlanFingerprint(), options.expectPlan?.differences());
     return { state: { scope, checkpoint, summary: emptySummary(), tally, startedAt }, pages: 0 };
   }
 
@@ -145,7 +153,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       await this.allPages(repository, transaction, state, context.reportFile);
       return { state, more: false };
     }
-    return this.onePage(repository, transaction, state);
+    return this.onePage(repository, transaction, state, this.live !== undefined && context.reportFile !== undefined);
   }
 
   /**
@@ -195,7 +203,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
    * page's read is sent first, so the database reads it while Node classifies this one (as the atomic run overlaps
    * them); reading it in this page's transaction is safe because every write is guarded by the row version read.
    */
-  private async onePage(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState) {
+  private async onePage(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState, withDetails: boolean) {
     const { scope, checkpoint } = state;
     const { options } = this;
     const page =
@@ -208,7 +216,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const lastId = last ? scope.maxId : candidates[candidates.length - 1].id;
     const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing);
     reading?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    const { classified } = await this.pages.finish(repository, await this.pages.start(repository, candidates, false), false);
+    const { classified, detailsJson } = await this.pages.finish(repository, await this.pages.start(repository, candidates, withDetails), withDetails);
     const prefetched = reading && { afterId: lastId, page: await reading };
     const tally = new MigrationTally(scope.before, undefined, undefined, { summary: state.summary, after: checkpoint.after as EquipmentDistribution });
     tally.add(classified);
@@ -226,7 +234,13 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       after: tally.after,
       pages: checkpoint.pages,
     };
-    return { state: { ...state, checkpoint: next, summary: tally.summary, prefetched }, more: !last };
+    return { state: { ...state, checkpoint: next, summary: tally.summary, prefetched, page: { classified, detailsJson } }, more: !last };
+  }
+
+  afterCommit(state: MigrationState, context: RunContext): void {
+    if (!this.live || !state.page) return;
+    this.live.add(state.page.classified);
+    if (state.page.detailsJson) context.reportFile?.append(state.page.detailsJson);
   }
 
   async checkpoint(transaction: GuardedTransaction, state: MigrationState, context: RunContext, pages: number): Promise<void> {
@@ -238,9 +252,10 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const { scope } = state;
     const { options } = this;
     const { reportFile } = context;
-    // Online: the whole run, from the audit trail (this transaction's snapshot holds every committed page).
+    // A resumed online run: the whole run, from the audit trail (this transaction's snapshot holds every committed page).
     const tally =
       state.tally ??
+      this.live ??
       (await new RecordedReport(transaction.queryRunner.manager, this.report).tally(context.runId, scope.before, reportFile && ((json) => reportFile.append(json))));
     for (const line of this.report.errorLines(tally.listedErrors, tally.summary.errors, reportFile !== undefined)) this.output.line(line);
     const summary = tally.close(scope.total);
@@ -250,7 +265,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
         ? tally.differences.describe()
         : state.tally
           ? `(pass the dry run's --save-report file to --expect-plan to count the rows that differ)`
-          : '(rows planned in the review are gone)';
+          : `(a difference the dry run's report does not show, such as the reassessment flag a migrated row keeps)`;
       throw new CommandFailedError(
         `The plan differs from the reviewed one ${how}: fingerprint ${fingerprint}, reviewed ${options.expectPlan.fingerprint}; the data changed since the dry run; rolled back, nothing was changed`,
       );

@@ -61,6 +61,8 @@ export interface DataChangeJob<S, R> {
   begin(transaction: GuardedTransaction, context: RunContext): Promise<JobStart<S>>;
   /** Works on `state` in `transaction`: every page (atomic), or the next one (online). */
   work(transaction: GuardedTransaction, state: S, context: RunContext, pages: 'all' | 'one'): Promise<{ state: S; more: boolean }>;
+  /** Online: called once a page's transaction has committed, with the state after it (tally it, stream its report). */
+  afterCommit?(state: S, context: RunContext): void;
   /** Online: records the page's checkpoint in its own transaction (`pages`: committed once this one commits). */
   checkpoint(transaction: GuardedTransaction, state: S, context: RunContext, pages: number): Promise<void>;
   /** Final checks; completes the run's row and finishes the report file (the last transaction). */
@@ -179,6 +181,7 @@ export class RunLifecycle {
           },
         );
         progress = { state: page.result.state, pages: before.pages + 1 };
+        job.afterCommit?.(progress.state, context);
         bar.advance(Math.max(0, job.position(progress.state).done - job.position(before.state).done));
         more = page.result.more;
       }
