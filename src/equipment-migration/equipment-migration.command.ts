@@ -9,6 +9,7 @@ import { UsageError } from '../cli/cli-errors';
 import { DEFAULT_THROTTLE_LIMITS } from '../run-engine/throttle';
 import {
   DEFAULT_BATCH_SIZE,
+  ONLINE_DEFAULT_BATCH_SIZE,
   EquipmentMigrationOptions,
   EquipmentMigrationService,
   MAX_BATCH_SIZE,
@@ -108,7 +109,8 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
     return {
       dryRun,
       reportPath: options.saveReport,
-      batchSize: options.batchSize,
+      // An online page holds its rows' locks until it commits: smaller pages keep app writes from waiting on them.
+      batchSize: options.online && !this.given('batchSize') ? ONLINE_DEFAULT_BATCH_SIZE : options.batchSize,
       maxErrors: options.maxErrors,
       progress: options.progress !== false,
       ...this.guards(options),
@@ -132,7 +134,7 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
 
   @Option({
     flags: '--batch-size <rows>',
-    description: `candidate rows read and written per page (at most ${MAX_BATCH_SIZE})`,
+    description: `candidate rows read and written per page (at most ${MAX_BATCH_SIZE}; with --online ${ONLINE_DEFAULT_BATCH_SIZE} unless given)`,
     defaultValue: DEFAULT_BATCH_SIZE,
   })
   parseBatchSize(value: string): number {

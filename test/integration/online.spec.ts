@@ -253,10 +253,11 @@ describe('online mode', () => {
       expect(await comparableAssessments(db.dataSource)).toEqual(before);
     });
 
-    it('a completed online run cannot be resumed (exit 2)', async () => {
+    it('pages of 1000 by default (their locks are held until each commits); a completed online run cannot be resumed (exit 2)', async () => {
       const done = await migrate(['--online']);
       expect(done.exitCode).toBe(0);
       const runId = runIdIn(done.stdout.join('\n'))!;
+      expect(done.stdout).toContain(`Online run ${runId}: each page of up to 1000 assessments commits on its own`);
       const again = await run(['migrate-equipment', '--online', '--resume', runId]);
       expect(again.exitCode).toBe(ExitCode.Usage);
       expect(again.stderr.at(-1)).toBe(`Run ${runId} is completed: there is nothing to resume`);
