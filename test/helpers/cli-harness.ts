@@ -67,9 +67,14 @@ export class RecordingOutput extends CliOutput {
   readonly stderr: string[] = [];
   readonly progress: string[] = [];
 
+  constructor(private readonly onLine?: (line: string) => void) {
+    super();
+  }
+
   /** What the real output would write (lines already made safe by CliOutput), without the trailing newline. */
   protected override emit(stream: 'stdout' | 'stderr', text: string): void {
     (stream === 'stdout' ? this.stdout : this.stderr).push(text);
+    if (stream === 'stdout') this.onLine?.(text);
   }
 
   override get progressStream(): NodeJS.WriteStream {
@@ -87,10 +92,12 @@ export interface RunCommandOptions {
   hooks?: MigrationHooks;
   /** Raise it to interrupt the run as a signal would; a fresh one by default. */
   interruption?: Interruption;
+  /** Called with each stdout line as the command writes it (to act at a given moment of the run). */
+  onLine?: (line: string) => void;
 }
 
 export async function runCommand(args: string[], env: NodeJS.ProcessEnv, options: RunCommandOptions = {}): Promise<CommandResult> {
-  const output = new RecordingOutput();
+  const output = new RecordingOutput(options.onLine);
   let exitCode = 0;
   const runOptions = cliRunOptions(
     (code) => {
