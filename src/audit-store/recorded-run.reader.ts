@@ -2,17 +2,23 @@ import { EntityManager } from 'typeorm';
 import { assessmentColumns } from '../database/assessment-columns';
 import { changeColumns, errorColumns } from './change-columns';
 
+/** An assessment's equipment answer as a run reads it (and records it): jsonb as its JSON text, so reports quote it exactly. */
+export interface AssessmentValues {
+  id: number;
+  userId: number;
+  /** null when the assessment's user is gone (an orphaned row: the email is a LEFT JOIN). */
+  userEmail: string | null;
+  equipmentJson: string | null;
+  /** null for SQL NULL (a nullable column in a drifted schema); the rules treat it as JSON null, "no items". */
+  itemsJson: string | null;
+  reassessmentRequired: boolean;
+}
+
 /**
  * One row a run recorded, as its report names it: from its change (the values before the run wrote it) and, for an
  * error row, its recorded error. A row with both was written, and the database stored other values (a trigger).
  */
-export interface RecordedRow {
-  id: number;
-  userId: number;
-  userEmail: string | null;
-  equipmentJson: string | null;
-  itemsJson: string | null;
-  reassessmentRequired: boolean;
+export interface RecordedRow extends AssessmentValues {
   /** The error the run reported for this row, if any. */
   errorReason?: string;
   /** What the run stored, for a row it wrote (its change's new equipment, as JSON text). */

@@ -2,21 +2,14 @@ import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { writeIsolatingRefusals } from '../database/isolated-write';
 import { ChangeColumns, changeColumns, ErrorColumns, errorColumns } from '../audit-store/change-columns';
+import type { AssessmentValues } from '../audit-store/recorded-run.reader';
 import type { Classified } from './report.service';
 import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
 import { canonicalAndConsistent } from './skip-predicate';
 import { EquipmentValue } from './equipment-rules';
 
-/** One candidate row as the migration reads it. jsonb columns arrive as their JSON text, so reports quote them exactly. */
-export interface CandidateRow {
-  id: number;
-  userId: number;
-  /** null when the assessment's user is gone (an orphaned row: the email is a LEFT JOIN). */
-  userEmail: string | null;
-  equipmentJson: string | null;
-  /** null for SQL NULL (a nullable column in a drifted schema); the rules treat it as JSON null, "no items". */
-  itemsJson: string | null;
-  reassessmentRequired: boolean;
+/** One candidate row as the migration reads it. */
+export interface CandidateRow extends AssessmentValues {
   /** The row version read (xmin): writes are guarded by it so a concurrent change is never overwritten. */
   version: string;
   /**
