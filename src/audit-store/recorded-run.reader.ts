@@ -27,11 +27,20 @@ export interface RecordedRow extends AssessmentValues {
 
 /** Reads a run's changes and error rows back, merged in assessment-id order, a page of each at a time. */
 export class RecordedRunReader {
+  /** One statement at a time (the manager may be a transaction's single connection), the next page read ahead. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly manager: EntityManager) {}
 
+  private inTurn<T>(statement: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(statement, statement);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
   async *pages(runId: string, pageSize: number): AsyncGenerator<RecordedRow[]> {
-    const changes = new Cursor((after) => this.changes(runId, after, pageSize), pageSize);
-    const errors = new Cursor((after) => this.errors(runId, after, pageSize), pageSize);
+    const changes = new Cursor((after) => this.inTurn(() => this.changes(runId, after, pageSize)), pageSize);
+    const errors = new Cursor((after) => this.inTurn(() => this.errors(runId, after, pageSize)), pageSize);
     await Promise.all([changes.fill(), errors.fill()]);
     while (changes.rows.length > 0 || errors.rows.length > 0) {
       // Merge up to the lower of the two cursors' horizons: beyond it, the other table's next page may hold rows.
@@ -85,11 +94,15 @@ export class RecordedRunReader {
   }
 }
 
-/** A keyset cursor over one table: `rows` read and not yet taken; `horizon` the id up to which it has read everything. */
+/**
+ * A keyset cursor over one table: `rows` read and not yet taken; `horizon` the id up to which it has read everything.
+ * The page after a full one is read ahead, so the database reads it while the caller reports the current one.
+ */
 class Cursor {
   rows: RecordedRow[] = [];
   private last: number | null = null;
   private done = false;
+  private ahead?: Promise<RecordedRow[]>;
 
   constructor(
     private readonly read: (afterId: number | null) => Promise<RecordedRow[]>,
@@ -103,10 +116,15 @@ class Cursor {
   /** Reads the next page once every row read so far has been taken. */
   async fill(): Promise<void> {
     if (this.done || this.rows.length > 0) return;
-    const page = await this.read(this.last);
+    const page = await (this.ahead ?? this.read(this.last));
+    this.ahead = undefined;
     this.rows = page;
     if (page.length > 0) this.last = page[page.length - 1].id;
     if (page.length < this.pageSize) this.done = true;
+    else {
+      this.ahead = this.read(this.last);
+      this.ahead.catch(() => undefined); // awaited by the next fill; never an unhandled rejection meanwhile
+    }
   }
 
   take(upTo: number): RecordedRow[] {
