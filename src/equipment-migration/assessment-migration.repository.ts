@@ -53,7 +53,7 @@ export interface RunScope {
   before: EquipmentDistribution;
 }
 
-/** What the database stored for a written row (the UPDATE's RETURNING), as JSON text: a trigger may have rewritten it. */
+/** What the database stored for a written row (the write's answer), as JSON text: a trigger may have rewritten it. */
 export interface StoredValues {
   equipmentJson: string | null;
   itemsJson: string | null;
@@ -63,7 +63,7 @@ export interface StoredValues {
 export interface PageWriteResult {
   /** Ids written. A row of the page that is in neither set was changed by someone else since it was read. */
   written: Set<number>;
-  /** The values each written row holds after the write. */
+  /** The values a written row holds after the write, for the rows that do not hold what was written (a trigger). */
   stored: Map<number, StoredValues>;
   /** Ids the database refused to write, with its message. */
   refused: Map<number, string>;
@@ -243,7 +243,10 @@ export class AssessmentMigrationRepository {
   /**
    * The guarded write and its audit rows, in one statement: `before` reads the values each row holds in the
    * statement's snapshot, the UPDATE writes only rows still at the version read, and the INSERT records exactly the
-   * rows written, with their values before and after. The values stored (after any trigger) are added to `stored`.
+   * rows written, with their values before and after. Only the rows that need a second look come back: those not
+   * written (changed by someone else since they were read) and those whose stored values (after any trigger) are not
+   * what was written; the latter are added to `stored`. Returning every written row cost the database and Node
+   * more than anything else in the statement's answer, for rows that are almost always exactly as written.
    */
   private async update(writes: RowWrite[], stored: Map<number, StoredValues>): Promise<Set<number>> {
     const { table, id, userId, equipment, items, flag, updatedAt } = this.t;
@@ -272,8 +275,16 @@ export class AssessmentMigrationRepository {
                                    ${c.newEquipment}, ${c.newItems}, ${c.newFlag})
            SELECT $8::uuid, written.id, before.user_id, before.equipment, before.items, before.flag, written.equipment, written.items, written.flag
              FROM written JOIN before ON before.id = written.id
+           RETURNING ${c.assessmentId} AS id, ${c.previousItems} AS previous_items, ${c.newEquipment} AS equipment, ${c.newItems} AS items, ${c.newFlag} AS flag
          )
-         SELECT id, CAST(equipment AS text) AS "equipmentJson", CAST(items AS text) AS "itemsJson", flag FROM written`;
+         -- every written row has its audit row (it was in the snapshot, so in before); compared as text, as Node does
+         SELECT w.id, audit.id IS NOT NULL AS written,
+                CAST(audit.equipment AS text) AS "equipmentJson", CAST(audit.items AS text) AS "itemsJson", audit.flag
+           FROM w LEFT JOIN audit ON audit.id = w.id
+          WHERE audit.id IS NULL
+             OR CAST(audit.equipment AS text) IS DISTINCT FROM CAST(to_jsonb(w.equipment) AS text)
+             OR CAST(audit.items AS text) IS DISTINCT FROM CASE WHEN w.clear_items THEN '[]' ELSE CAST(audit.previous_items AS text) END
+             OR audit.flag IS DISTINCT FROM w.flag`;
     // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
     // canonical names, booleans), so the driver's per-element escaping is skipped.
     const parameters = [
@@ -286,9 +297,13 @@ export class AssessmentMigrationRepository {
       writes.reduce((max, w) => Math.max(max, w.id), -Infinity),
       this.runId,
     ];
-    const rows: { id: number; equipmentJson: string | null; itemsJson: string | null; flag: boolean }[] = await this.queryRunner.query(sql, parameters);
-    for (const r of rows) stored.set(r.id, { equipmentJson: r.equipmentJson, itemsJson: r.itemsJson, reassessmentRequired: r.flag });
-    return new Set(rows.map((r) => r.id));
+    const rows: { id: number; written: boolean; equipmentJson: string | null; itemsJson: string | null; flag: boolean }[] = await this.queryRunner.query(sql, parameters);
+    const written = new Set(writes.map((w) => w.id));
+    for (const r of rows) {
+      if (r.written) stored.set(r.id, { equipmentJson: r.equipmentJson, itemsJson: r.itemsJson, reassessmentRequired: r.flag });
+      else written.delete(r.id);
+    }
+    return written;
   }
 
   /**
