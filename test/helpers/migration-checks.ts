@@ -146,3 +146,9 @@ export async function insertArbitraryRows(dataSource: DataSource, rows: Arbitrar
     ],
   );
 }
+
+/** Every stored shape twice: rows a test acts on sit in the second copy, amid rows of every outcome. */
+export const SHAPES_TWICE: readonly SampleShape[] = [...SAMPLE_SHAPES, ...SAMPLE_SHAPES];
+
+/** The index in SHAPES_TWICE of the named shape's second copy. */
+export const secondCopyOf = (name: string): number => SAMPLE_SHAPES.length + SAMPLE_SHAPES.findIndex((s) => s.name === name);

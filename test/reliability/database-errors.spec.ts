@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SAMPLE_SHAPES, SampleAssessment } from '../../src/demo/sample-assessments';
+import type { SampleAssessment } from '../../src/demo/sample-assessments';
 import type { MigrationSummary } from '../../src/equipment-migration/report.types';
 import { insertSamples, snapshotAssessments, truncateAll } from '../helpers/fixtures';
 import {
@@ -15,6 +15,8 @@ import {
   readRows,
   reportSchemaErrors,
   samplesOf,
+  secondCopyOf,
+  SHAPES_TWICE,
 } from '../helpers/migration-checks';
 import { printedCounts } from '../helpers/printed-counts';
 import { useTestSuite } from '../helpers/suite';
@@ -25,13 +27,12 @@ import { useTestSuite } from '../helpers/suite';
  * counts add up and the run exits 0, whatever the page size, in a dry run too.
  */
 
-// Every stored shape twice: the refused rows sit in the second copy, amid rows of every outcome.
-const SHAPES = [...SAMPLE_SHAPES, ...SAMPLE_SHAPES];
-const indexOfShape = (name: string) => SAMPLE_SHAPES.length + SAMPLE_SHAPES.findIndex((s) => s.name === name);
+// Every stored shape twice (SHAPES_TWICE); the rows the test acts on are in the second copy (secondCopyOf).
+const SHAPES = SHAPES_TWICE;
 /** Migrates to basic_equipment (items kept): a trigger refuses it. */
-const TRIGGER_TARGET = indexOfShape('array with basic and items');
+const TRIGGER_TARGET = secondCopyOf('array with basic and items');
 /** ["no_equipment","full_gym"] migrates to full_gym: an operator's CHECK constraint forbids that value for this id. */
-const CHECK_TARGET = indexOfShape('array of two');
+const CHECK_TARGET = secondCopyOf('array of two');
 
 const BATCH_SIZES = ['1', '7', '1000'];
 

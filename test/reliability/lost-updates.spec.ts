@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { SAMPLE_SHAPES, SampleAssessment } from '../../src/demo/sample-assessments';
+import type { SampleAssessment } from '../../src/demo/sample-assessments';
 import type { CandidateRow } from '../../src/equipment-migration/assessment-migration.repository';
 import { insertSamples, truncateAll } from '../helpers/fixtures';
 import {
@@ -16,6 +16,8 @@ import {
   readRows,
   reportSchemaErrors,
   samplesOf,
+  secondCopyOf,
+  SHAPES_TWICE,
 } from '../helpers/migration-checks';
 import { printedCounts } from '../helpers/printed-counts';
 import { useTestSuite } from '../helpers/suite';
@@ -26,15 +28,14 @@ import { useTestSuite } from '../helpers/suite';
  * decides again from what it finds now, and its report says what it actually migrated from.
  */
 
-// Every stored shape twice; the rows another session changes are in the second copy, amid rows of every outcome.
-const SHAPES = [...SAMPLE_SHAPES, ...SAMPLE_SHAPES];
-const indexOfShape = (name: string) => SAMPLE_SHAPES.length + SAMPLE_SHAPES.findIndex((s) => s.name === name);
+// Every stored shape twice (SHAPES_TWICE); the rows the test acts on are in the second copy (secondCopyOf).
+const SHAPES = SHAPES_TWICE;
 /** ["no_equipment","full_gym"]: the run computes full_gym; the user picks "no_equipment" meanwhile. */
-const TO_CANONICAL = indexOfShape('array of two');
+const TO_CANONICAL = secondCopyOf('array of two');
 /** ["full_gym"]: the run computes full_gym; the user changes it to ["basic_equipment","no_equipment"] + ["kettlebell"]. */
-const TO_OTHER_LEGACY = indexOfShape('one-element array');
+const TO_OTHER_LEGACY = secondCopyOf('one-element array');
 /** ["no_equipment","no_equipment"]: deleted by the other session between read and write. */
-const TO_DELETE = indexOfShape('array with duplicates');
+const TO_DELETE = secondCopyOf('array with duplicates');
 
 const BATCH_SIZES = ['1', '7', '1000'];
 
