@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { UsageError } from './cli-errors';
 
 /** commander parser for a whole number in [min, max]; anything else is a usage error (exit 2). */
 export function parseInteger(value: string, name: string, min: number, max: number): number {
@@ -14,4 +15,12 @@ export function parseInteger(value: string, name: string, min: number, max: numb
 export function parsePath(value: string, name: string): string {
   if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a file path.`);
   return value;
+}
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A run id argument (a UUID as `migration-runs` lists it), lower-cased; anything else is a usage error (exit 2). */
+export function parseRunId(value: string | undefined): string {
+  if (!RUN_ID.test(value ?? '')) throw new UsageError(`"${value}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
+  return value!.toLowerCase();
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { Command, Help, Option } from 'nest-commander';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { CliOutput } from '../cli/cli-output.service';
-import { parseInteger } from '../cli/option-parsers';
+import { parseInteger, parseRunId } from '../cli/option-parsers';
 import { PROCESS_ENV } from '../cli/process-env';
 import { UsageError } from '../cli/cli-errors';
 import { DEFAULT_THROTTLE_LIMITS } from '../run-engine/throttle';
@@ -34,8 +34,6 @@ export interface MigrateEquipmentCommandOptions extends GuardedRunCommandOptions
   pause: number;
   maxThrottle: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ONLINE_ONLY = ['resume', 'maxReplicationLag', 'maxBlockedSessions', 'pause', 'maxThrottle'] as const;
 const FLAG_OF: Record<(typeof ONLINE_ONLY)[number], string> = {
@@ -162,8 +160,12 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
   @Option({ flags: '--resume <run-id|latest>', description: 'with --online: continue an interrupted or failed online run from its checkpoint, with its recorded options' })
   parseResume(value: string): string {
     const id = value.trim().toLowerCase();
-    if (id === 'latest' || UUID.test(id)) return id;
-    throw new InvalidArgumentError(`--resume takes a run id (a UUID from \`npm run cli -- migration-runs\`) or "latest" (got "${value}").`);
+    if (id === 'latest') return id;
+    try {
+      return parseRunId(id);
+    } catch {
+      throw new InvalidArgumentError(`--resume takes a run id (a UUID from \`npm run cli -- migration-runs\`) or "latest" (got "${value}").`);
+    }
   }
 
   @Option({

@@ -3,7 +3,7 @@ import { CommandFailedError, UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
 import { EquipmentMigrationRun, MigrationRunOptions, RunCheckpoint } from '../entities/equipment-migration-run.entity';
-import { GuardedTransaction } from '../run-engine/guarded-transaction';
+import { GuardedTransaction, NOTHING_CHANGED } from '../run-engine/guarded-transaction';
 import { DataChangeJob, JobStart, RunContext } from '../run-engine/run-lifecycle';
 import { DEFAULT_THROTTLE_LIMITS, ThrottleLimits } from '../run-engine/throttle';
 import { AssessmentMigrationRepository, CandidatePage, EquipmentDistribution, PageSizing, RunScope } from './assessment-migration.repository';
@@ -91,9 +91,6 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
   async begin(transaction: GuardedTransaction, context: RunContext): Promise<JobStart<MigrationState>> {
     const { options } = this;
     const manager = transaction.queryRunner.manager;
-    if (context.strategy === 'online' && context.dryRun) {
-      this.output.line('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
-    }
     this.output.line('Starting equipment data migration...');
     if (context.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
     if (options.resume && !context.dryRun) return this.resume(manager, options.resume);
@@ -153,7 +150,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       await this.allPages(repository, transaction, state, context.reportFile);
       return { state, more: false };
     }
-    return this.onePage(repository, transaction, state, this.live !== undefined && context.reportFile !== undefined);
+    return this.onePage(repository, transaction, state, this.live !== undefined && context.reportFile !== undefined, context.rollbackNote);
   }
 
   /**
@@ -171,7 +168,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       const { classified, detailsJson } = await this.pages.finish(repository, page, withDetails);
       tally.add(classified);
       if (detailsJson) reportFile!.append(detailsJson);
-      this.assertErrorsWithinLimit(tally.summary, 'rolled back, nothing was changed');
+      this.assertErrorsWithinLimit(tally.summary, NOTHING_CHANGED);
       const position = scopePosition(scope, page.lastId, page.last);
       progress.advance(Math.max(0, position - reported));
       reported = Math.max(reported, position);
@@ -203,7 +200,13 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
    * page's read is sent first, so the database reads it while Node classifies this one (as the atomic run overlaps
    * them); reading it in this page's transaction is safe because every write is guarded by the row version read.
    */
-  private async onePage(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState, withDetails: boolean) {
+  private async onePage(
+    repository: AssessmentMigrationRepository,
+    transaction: GuardedTransaction,
+    state: MigrationState,
+    withDetails: boolean,
+    rolledBack: string,
+  ) {
     const { scope, checkpoint } = state;
     const { options } = this;
     const page =
@@ -224,10 +227,10 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     if (differing && differing.length > 0) {
       const shown = differing.slice(0, 10).join(', ') + (differing.length > 10 ? `, … (${differing.length} in all)` : '');
       throw new CommandFailedError(
-        `The plan differs from the reviewed one in ${differing.length} rows of the page after assessment ${checkpoint.lastId} (assessments ${shown}); the data changed since the dry run; the page was rolled back`,
+        `The plan differs from the reviewed one in ${differing.length} rows of the page after assessment ${checkpoint.lastId} (assessments ${shown}); the data changed since the dry run; ${rolledBack}`,
       );
     }
-    this.assertErrorsWithinLimit(tally.summary, 'the page was rolled back');
+    this.assertErrorsWithinLimit(tally.summary, rolledBack);
     const next: RunCheckpoint = {
       lastId,
       position: Math.max(checkpoint.position, scopePosition(scope, lastId, last)),
@@ -267,7 +270,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
           ? `(pass the dry run's --save-report file to --expect-plan to count the rows that differ)`
           : `(a difference the dry run's report does not show, such as the reassessment flag a migrated row keeps)`;
       throw new CommandFailedError(
-        `The plan differs from the reviewed one ${how}: fingerprint ${fingerprint}, reviewed ${options.expectPlan.fingerprint}; the data changed since the dry run; rolled back, nothing was changed`,
+        `The plan differs from the reviewed one ${how}: fingerprint ${fingerprint}, reviewed ${options.expectPlan.fingerprint}; the data changed since the dry run; ${context.rollbackNote}`,
       );
     }
     await this.repositories.runs(transaction.queryRunner.manager).complete(context.runId, { ...summary }, fingerprint);

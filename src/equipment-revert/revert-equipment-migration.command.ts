@@ -3,8 +3,7 @@ import { Command, Help, Option } from 'nest-commander';
 import { CliOutput } from '../cli/cli-output.service';
 import { PROCESS_ENV } from '../cli/process-env';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
-import { UsageError } from '../cli/cli-errors';
-import { parseInteger } from '../cli/option-parsers';
+import { parseInteger, parseRunId } from '../cli/option-parsers';
 import { RevertService } from './revert.service';
 
 interface RevertCommandOptions extends GuardedRunCommandOptions {
@@ -25,8 +24,6 @@ Exit codes:
   5  the connection was lost during COMMIT and the database cannot be asked: outcome unknown; check the named run with migration-runs
   130/143  interrupted by SIGINT/SIGTERM: rolled back, nothing was changed (--online: run it again to finish)`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 @Command({
   name: 'revert-equipment-migration',
   arguments: '<run-id>',
@@ -46,9 +43,8 @@ export class RevertEquipmentMigrationCommand extends GuardedRunCommand {
 
   async run([runId]: string[], options: RevertCommandOptions): Promise<void> {
     const dryRun = this.dryRunRequested(options);
-    if (!UUID.test(runId ?? '')) throw new UsageError(`"${runId}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
     await this.revert.run({
-      runId: runId.toLowerCase(),
+      runId: parseRunId(runId),
       dryRun,
       reportPath: options.saveReport,
       batchSize: options.batchSize,

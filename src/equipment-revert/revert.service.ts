@@ -81,9 +81,6 @@ class RevertJob implements DataChangeJob<RevertState, RevertSummary> {
     if (reverted.status === 'reverted') {
       throw new UsageError(`Run ${options.runId} was already reverted (by run ${reverted.revertedByRunId}); a run is reverted at most once`);
     }
-    if (context.strategy === 'online' && context.dryRun) {
-      this.output.line('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
-    }
     this.output.line('Starting equipment migration revert...');
     if (context.dryRun) this.output.line('DRY RUN MODE - No changes will be saved');
     const startedAt = new Date();
@@ -131,7 +128,7 @@ class RevertJob implements DataChangeJob<RevertState, RevertSummary> {
     for (const json of state.details) reportFile?.append(json);
     // Every recorded change must have been decided: counts that do not add up mean rows were missed.
     if (summary.total_processed !== state.total) {
-      throw new CommandFailedError(`The revert decided ${summary.total_processed} of the ${state.total} changed assessments; rolled back, nothing was changed`);
+      throw new CommandFailedError(`The revert decided ${summary.total_processed} of the ${state.total} changed assessments; ${context.rollbackNote}`);
     }
     const problems = summary.conflicts + summary.missing + summary.refused;
     for (const line of listed) this.output.line(line);

@@ -6,7 +6,7 @@ import { MigrationRunRepository } from '../audit-store/migration-run.repository'
 import { BaseCommand } from '../cli/base.command';
 import { UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
-import { parseInteger, parsePath } from '../cli/option-parsers';
+import { parseInteger, parsePath, parseRunId } from '../cli/option-parsers';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { EquipmentMigrationRun } from '../entities/equipment-migration-run.entity';
 import { RecordedReport } from '../equipment-migration/recorded-report';
@@ -23,8 +23,6 @@ interface MigrationRunsOptions {
 }
 
 const DEFAULT_RUNS_LIMIT = 50;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The committed runs of the audit trail, newest first; and any recorded migration run's report, built again. */
 @Injectable()
@@ -110,9 +108,9 @@ export class MigrationRunsCommand extends BaseCommand {
 
   async run([runId]: string[], options: MigrationRunsOptions): Promise<void> {
     const json = options.json === true;
-    if (runId !== undefined && !UUID.test(runId)) throw new UsageError(`"${runId}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
-    if (options.saveReport !== undefined && runId === undefined) throw new UsageError('--save-report needs a run id: migration-runs <run-id> --save-report <file>');
-    const runs = await this.runs.list({ json, limit: options.limit, runId: runId?.toLowerCase() });
+    const id = runId === undefined ? undefined : parseRunId(runId);
+    if (options.saveReport !== undefined && id === undefined) throw new UsageError('--save-report needs a run id: migration-runs <run-id> --save-report <file>');
+    const runs = await this.runs.list({ json, limit: options.limit, runId: id });
     if (options.saveReport !== undefined) {
       await this.runs.saveReport(runs[0], options.saveReport, this.output);
       this.output.line(`Report saved to: ${options.saveReport}`);

@@ -50,7 +50,15 @@ export interface TransactionPlan {
   committed?: (manager: EntityManager) => Promise<boolean>;
   /** Whether the run's outcome is settled when this transaction ends (default true; false for an online run's pages). */
   settles?: boolean;
+  /**
+   * What a rollback of this transaction means, closing its failure's line (default: "rolled back, nothing was
+   * changed"; an online run's page: "the page was rolled back", since the pages before it stay).
+   */
+  rollbackNote?: string;
 }
+
+/** What a rolled-back transaction of a single-transaction run means. */
+export const NOTHING_CHANGED = 'rolled back, nothing was changed';
 
 /** How long a signal waits for the run to reach its next step before the connection is closed under it. */
 const INTERRUPT_GRACE_MS = 1000;
@@ -137,7 +145,7 @@ export class GuardedTransactionRunner {
     try {
       await queryRunner.connect();
     } catch (error) {
-      throw this.explain(error, guards);
+      throw this.explain(error, guards, plan.rollbackNote);
     }
     this.active = queryRunner;
     // A connection that fails while idle (the server terminated it, the network dropped) says why here, not in the
@@ -177,7 +185,7 @@ export class GuardedTransactionRunner {
         // Ctrl-C at a terminal reaches the embedded server too: its connection may end a moment before the signal
         // reaches this process. A lost connection and a signal in the same instant are the signal's.
         if (fatalKind(cause) === 'connection-lost') await this.signalWithin(SIGNAL_RACE_MS);
-        throw this.explain(cause, guards);
+        throw this.explain(cause, guards, plan.rollbackNote);
       }
 
       this.committing = true;
@@ -187,9 +195,9 @@ export class GuardedTransactionRunner {
         const lost = connectionError ?? error;
         if (fatalKind(lost) !== 'connection-lost') {
           // The database answered COMMIT with an error (a deferred constraint, a serialization failure): rolled back.
-          throw new CommandFailedError(`The commit failed: ${errorMessage(error)}; rolled back, nothing was changed`);
+          throw new CommandFailedError(`The commit failed: ${errorMessage(error)}; ${plan.rollbackNote ?? NOTHING_CHANGED}`);
         }
-        await this.resolveUnacknowledgedCommit(runId, backend, errorMessage(lost), plan.committed);
+        await this.resolveUnacknowledgedCommit(runId, backend, errorMessage(lost), plan);
         settle();
         return { result: ending.result, committed: true, acknowledgementLost: true };
       } finally {
@@ -237,43 +245,45 @@ export class GuardedTransactionRunner {
     runId: string,
     backend: BackendIdentity | undefined,
     detail: string,
-    committed?: TransactionPlan['committed'],
+    plan: TransactionPlan,
   ): Promise<void> {
     const lookup = new CommitLookup(this.dataSource);
-    const found = committed ? await lookup.committed(committed, backend) : await lookup.runRecorded(runId, backend);
+    const found = plan.committed ? await lookup.committed(plan.committed, backend) : await lookup.runRecorded(runId, backend);
     if (found === 'unreachable') {
-      throw new OutcomeUnknownError(
-        `Lost the database connection while committing (${detail}) and cannot reach the database to check: the outcome is unknown; ` +
-          `check run ${runId} with \`npm run cli -- migration-runs\` (listed: committed; absent: nothing was changed)`,
-      );
+      // Exit 5 when this transaction was the whole run; a step of a longer run leaves it to the run's own ending.
+      const how = plan.committed
+        ? 'whether this step committed is unknown'
+        : `the outcome is unknown; check run ${runId} with \`npm run cli -- migration-runs\` (listed: committed; absent: nothing was changed)`;
+      throw new OutcomeUnknownError(`Lost the database connection while committing (${detail}) and cannot reach the database to check: ${how}`);
     }
     if (!found) {
-      throw new CommandFailedError(
-        `Lost the database connection while committing (${detail}); run ${runId} is not recorded, so PostgreSQL rolled the transaction back: nothing was changed`,
-      );
+      const how = plan.committed
+        ? `the database shows it did not commit: ${plan.rollbackNote ?? NOTHING_CHANGED}`
+        : `run ${runId} is not recorded, so PostgreSQL rolled the transaction back: nothing was changed`;
+      throw new CommandFailedError(`Lost the database connection while committing (${detail}); ${how}`);
     }
   }
 
   /** One clear line (exit 1) for whatever ended the run before its commit; an interruption wins over the error it caused. */
-  private explain(error: unknown, guards: TransactionGuards): unknown {
+  private explain(error: unknown, guards: TransactionGuards, note = NOTHING_CHANGED): unknown {
     if (this.interruption.signal) return new InterruptedError(this.interruption.signal);
     if (error instanceof CliError) return error;
     const detail = errorMessage(error);
     switch (fatalKind(error)) {
       case 'lock-timeout':
         return new CommandFailedError(
-          `Gave up waiting for a row lock after ${guards.lockTimeoutSeconds}s (lock_timeout, --lock-timeout): another session holds a lock on an assessment; rolled back, nothing was changed`,
+          `Gave up waiting for a row lock after ${guards.lockTimeoutSeconds}s (lock_timeout, --lock-timeout): another session holds a lock on an assessment; ${note}`,
         );
       case 'statement-timeout':
         return new CommandFailedError(
-          `A statement ran longer than ${guards.statementTimeoutSeconds}s (statement_timeout, --statement-timeout); rolled back, nothing was changed`,
+          `A statement ran longer than ${guards.statementTimeoutSeconds}s (statement_timeout, --statement-timeout); ${note}`,
         );
       case 'connection-lost':
-        return new CommandFailedError(`Lost the database connection (${detail}); PostgreSQL rolled the transaction back, nothing was changed`);
+        return new CommandFailedError(`Lost the database connection (${detail}); ${note === NOTHING_CHANGED ? 'PostgreSQL rolled the transaction back, nothing was changed' : note}`);
       case 'deadlock':
-        return new CommandFailedError(`Deadlock with another session (${detail}); rolled back, nothing was changed`);
+        return new CommandFailedError(`Deadlock with another session (${detail}); ${note}`);
       default:
-        return new CommandFailedError(`Failed: ${detail}; rolled back, nothing was changed`);
+        return new CommandFailedError(`Failed: ${detail}; ${note}`);
     }
   }
 }

@@ -10,11 +10,16 @@ import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruptio
 import { DatabaseTarget } from '../config/database-config';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { TableAccess } from '../database/privilege-check';
-import { GuardedTransaction, GuardedTransactionRunner, TransactionGuards, TransactionOutcome } from './guarded-transaction';
+import { GuardedTransaction, GuardedTransactionRunner, NOTHING_CHANGED, TransactionGuards, TransactionOutcome } from './guarded-transaction';
 import { acquireSessionMigrationLock, HeldMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
 import { StoppedRunState, stoppedRunError } from './stopped-run';
 import { DEFAULT_THROTTLE_LIMITS, ReplicationLagHiddenError, Throttle, ThrottleLimits, ThrottleProbe } from './throttle';
+
+/** What a rolled-back page of an online run means: the pages before it stay. */
+const PAGE_ROLLED_BACK = 'the page was rolled back';
+/** What a rolled-back final step (checks, the run's completion) of an online run means: every page stays. */
+const LAST_STEP_ROLLED_BACK = 'the last step was rolled back';
 
 /** How a run's transactions are cut: one for the whole run (the guide's), or one per page (online). */
 export type TransactionStrategy = 'atomic' | 'online';
@@ -31,6 +36,8 @@ export interface RunSettings extends TransactionGuards {
 
 /** What a job sees of its run. */
 export interface RunContext {
+  /** What a rollback of the current transaction means, closing a job's own failure line (see TransactionPlan). */
+  rollbackNote: string;
   /** The audit-trail run id (a resumed run keeps its recorded one: see DataChangeJob.begin). */
   runId: string;
   strategy: TransactionStrategy;
@@ -105,7 +112,14 @@ export class RunLifecycle {
       const database = await this.database.open({ announceOn: 'stdout' });
       await this.database.assertAccess(job.access);
       this.transactions.checkpoint();
-      const context: RunContext = { runId: randomUUID(), strategy: settings.strategy, dryRun: settings.dryRun, database, reportFile };
+      const context: RunContext = {
+        runId: randomUUID(),
+        strategy: settings.strategy,
+        dryRun: settings.dryRun,
+        database,
+        reportFile,
+        rollbackNote: NOTHING_CHANGED,
+      };
       const { result, committed, acknowledgementLost } =
         settings.strategy === 'online' && !settings.dryRun
           ? await this.online(job, settings, context)
@@ -129,6 +143,7 @@ export class RunLifecycle {
   }
 
   private async atomic<S, R>(job: DataChangeJob<S, R>, settings: RunSettings, context: RunContext) {
+    if (settings.strategy === 'online') this.output.line('--online with --dry-run: the dry run is one transaction, rolled back, as without --online');
     return this.transactions.run(settings, context.runId, async (transaction) => {
       const start = await job.begin(transaction, context);
       const { state } = await job.work(transaction, start.state, context, 'all');
@@ -163,6 +178,8 @@ export class RunLifecycle {
         await lock.assertHeld();
         await throttle.beforePage(() => this.transactions.checkpoint());
         const before: { state: S; pages: number } = progress;
+        // Until a page has committed, a rolled-back page means nothing was changed.
+        context.rollbackNote = before.pages === 0 ? NOTHING_CHANGED : PAGE_ROLLED_BACK;
         const page: TransactionOutcome<{ state: S; more: boolean }> = await this.transactions.run(
           settings,
           context.runId,
@@ -176,6 +193,7 @@ export class RunLifecycle {
           {
             lockHeld: true,
             settles: false,
+            rollbackNote: context.rollbackNote,
             // After a lost COMMIT answer: the page committed if the run's checkpoint moved past it.
             committed: async (manager): Promise<boolean> => ((await runs(manager).find(context.runId))?.checkpoint?.pages ?? 0) > before.pages,
           },
@@ -188,11 +206,16 @@ export class RunLifecycle {
       bar.stop();
       bar = undefined;
       const finalState = progress.state;
+      context.rollbackNote = LAST_STEP_ROLLED_BACK;
       return await this.transactions.run(
         settings,
         context.runId,
         async (transaction) => ({ commit: true, result: await job.end(transaction, finalState, context) }),
-        { lockHeld: true, committed: async (manager) => (await runs(manager).findStatus(context.runId)) === 'completed' },
+        {
+          lockHeld: true,
+          rollbackNote: LAST_STEP_ROLLED_BACK,
+          committed: async (manager) => (await runs(manager).findStatus(context.runId)) === 'completed',
+        },
       );
     } catch (error) {
       const cause = this.transactions.interruptedOr(error);

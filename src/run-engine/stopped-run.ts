@@ -18,12 +18,8 @@ export interface StoppedRunState {
  */
 export function stoppedRunError(cause: unknown, state: StoppedRunState): unknown {
   if (cause instanceof InterruptedError) return new InterruptedError(cause.signal, `Interrupted: ${state.committed}; ${state.waysOn}`);
-  const reason = withoutConsequence(cause instanceof Error ? cause.message : String(cause));
+  // The cause's line already says what was rolled back (the transaction was run with the page's rollback note).
+  const reason = cause instanceof Error ? cause.message : String(cause);
   if (state.pages === 0) return cause instanceof CliError ? cause : new CommandFailedError(`Failed: ${reason}; nothing was changed`);
   return new StoppedPartWayError(`Stopped part-way: ${reason}; ${state.committed}; ${state.waysOn}`);
-}
-
-/** A cause's message without its single-transaction consequence ("…; rolled back, nothing was changed"): pages remain. */
-function withoutConsequence(message: string): string {
-  return message.replace(/;\s*(PostgreSQL )?rolled (the transaction )?back,? nothing was changed$/, '').replace(/^Failed: /, '');
 }
