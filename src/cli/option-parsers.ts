@@ -19,8 +19,11 @@ export function parsePath(value: string, name: string): string {
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether `value` is a run id (a UUID as `migration-runs` lists it). */
+export const isRunId = (value: string | undefined): boolean => RUN_ID.test(value ?? '');
+
 /** A run id argument (a UUID as `migration-runs` lists it), lower-cased; anything else is a usage error (exit 2). */
 export function parseRunId(value: string | undefined): string {
-  if (!RUN_ID.test(value ?? '')) throw new UsageError(`"${value}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
+  if (!isRunId(value)) throw new UsageError(`"${value}" is not a run id (a UUID from \`npm run cli -- migration-runs\`)`);
   return value!.toLowerCase();
 }

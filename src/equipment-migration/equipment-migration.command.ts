@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { Command, Help, Option } from 'nest-commander';
 import { GuardedRunCommand, GuardedRunCommandOptions } from '../cli/guarded-run.command';
 import { CliOutput } from '../cli/cli-output.service';
-import { parseInteger, parseRunId } from '../cli/option-parsers';
+import { isRunId, parseInteger } from '../cli/option-parsers';
 import { PROCESS_ENV } from '../cli/process-env';
 import { UsageError } from '../cli/cli-errors';
 import { DEFAULT_THROTTLE_LIMITS } from '../run-engine/throttle';
@@ -160,12 +160,8 @@ export class EquipmentMigrationCommand extends GuardedRunCommand {
   @Option({ flags: '--resume <run-id|latest>', description: 'with --online: continue an interrupted or failed online run from its checkpoint, with its recorded options' })
   parseResume(value: string): string {
     const id = value.trim().toLowerCase();
-    if (id === 'latest') return id;
-    try {
-      return parseRunId(id);
-    } catch {
-      throw new InvalidArgumentError(`--resume takes a run id (a UUID from \`npm run cli -- migration-runs\`) or "latest" (got "${value}").`);
-    }
+    if (id === 'latest' || isRunId(id)) return id;
+    throw new InvalidArgumentError(`--resume takes a run id (a UUID from \`npm run cli -- migration-runs\`) or "latest" (got "${value}").`);
   }
 
   @Option({
