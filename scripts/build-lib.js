@@ -165,6 +165,8 @@ async function build() {
       sourcesContent: false,
       // Nest and TypeORM look classes up by name (and keepClassNames keeps them through SWC).
       keepNames: true,
+      // Half the bytes to read and compile at start-up (0.55 -> 0.45 s for --help); the source map still names src/.
+      minify: true,
       // Nest's ESM code loads optional packages with createRequire(import.meta.url): resolve them from the bundle.
       define: { 'import.meta.url': '__bundleUrl' },
       banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },

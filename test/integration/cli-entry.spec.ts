@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { ProcessResult, runCli } from '../helpers/cli-harness';
+import { join } from 'node:path';
+import { PROJECT_ROOT, ProcessResult, runCli } from '../helpers/cli-harness';
 import { expectExit } from '../helpers/cli-process';
 import { useTestSuite } from '../helpers/suite';
 import { adminUrl } from '../helpers/test-database';
@@ -45,6 +47,22 @@ function announced(result: ProcessResult): { host: string; port: string; databas
 }
 
 describe('the CLI entry (node bin/cli.js)', () => {
+  describe('the bundle', () => {
+    it('maps stack traces through its source map: a frame in the minified bundle names the original file and line', () => {
+      // bin/cli.js runs dist/cli.js (one minified file); a throw inside bundled code (reflect-metadata's argument
+      // check) must show the file it came from, not a column of dist/cli.js.
+      const script = `
+        process.argv = [process.argv[0], 'cli', '--help'];
+        require(${JSON.stringify(join(PROJECT_ROOT, 'bin', 'cli.js'))});
+        try { Reflect.getMetadata('key', 1); } catch (error) { process.stderr.write('FRAME ' + error.stack.split('\\n')[1] + '\\n'); }`;
+      const child = spawnSync(process.execPath, ['-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(child.status).toBe(0);
+      const frame = /^FRAME (.*)$/m.exec(child.stderr)?.[1];
+      expect(frame).toMatch(/node_modules\/reflect-metadata\/Reflect\.js:\d+:\d+\)$/);
+      expect(frame).not.toContain('dist/cli.js');
+    });
+  });
+
   describe('help', () => {
     it('--help exits 0 and lists the commands', async () => {
       const result = await runCli(['--help'], childEnv({}));
