@@ -20,6 +20,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../cli/cli-errors';
 
 const COPY_CHUNK = 1 << 20;
+/** What ends a report's head: the details follow it. */
+export const DETAILS_OPENING = ',\n  "details": [';
 /** As the kernel's own limit on symbolic links followed in one lookup. */
 const MAX_LINKS = 40;
 /** The kernel's magic links to a process's open files (/dev/stdout → /proc/self/fd/1): opened, never resolved. */
@@ -37,9 +39,17 @@ const OWN_OPEN_FILE = new RegExp(`^/(?:proc/(?:self|${process.pid})|dev)/fd/(\\d
 type Destination = { kind: 'replace'; path: string } | { kind: 'stream'; path: string } | { kind: 'stdio'; stream: NodeJS.WriteStream };
 
 /**
- * Writes a JSON report whose large middle part (the details array) is streamed while the run goes on:
- * details go to a hidden temporary file; finish() writes head + details + tail to a second temporary file and syncs
- * it; publish(), called only once the run's transaction has committed (or a dry run has rolled back), puts it in
+ * Room kept at the start of the report file for its head (every field before "details"): about a kilobyte in
+ * practice, its length bounded by the database's names. The head is written into it at the end, padded with spaces
+ * after `"details": [` (JSON whitespace), so the details streamed during the run are never copied again; a head that
+ * does not fit (an extraordinarily long host name) is handled by one copy, as every report once was.
+ */
+export const HEAD_ROOM_BYTES = 4096;
+
+/**
+ * Writes a JSON report whose large middle part (the details array) is streamed while the run goes on, into a hidden
+ * temporary file beside the target, after room for the head; finish() writes the head into that room and syncs the
+ * file; publish(), called only once the run's transaction has committed (or a dry run has rolled back), puts it in
  * place. So a run that does not commit never touches what is at the path. Files are created with mode 0600.
  *
  * Writes are synchronous on purpose: a page's details are written the moment they exist, so no buffer holds them
@@ -47,11 +57,12 @@ type Destination = { kind: 'replace'; path: string } | { kind: 'stream'; path: s
  * writing to the page cache costs well under a millisecond per page.
  */
 export class ReportFileWriter {
-  private detailsFd?: number;
+  private fd?: number;
   private detailCount = 0;
-  private finished = false;
-  private readonly detailsPath: string;
-  private readonly finalTempPath: string;
+  /** The head as finish() made it, unpadded; a streamed destination gets it followed by the file from HEAD_ROOM_BYTES. */
+  private head?: string;
+  private readonly tempPath: string;
+  private readonly longHeadTempPath: string;
 
   private constructor(
     /** The path as given (what the console names). */
@@ -62,17 +73,19 @@ export class ReportFileWriter {
     // Beside the target, so the rename stays within one file system; a device's folder (/dev) is no place for them.
     const folder = destination.kind === 'replace' ? dirname(destination.path) : tmpdir();
     const name = destination.kind === 'replace' ? basename(destination.path) : 'equipment-report';
-    this.detailsPath = join(folder, `.${name}.${tag}.details.tmp`);
-    this.finalTempPath = join(folder, `.${name}.${tag}.tmp`);
+    this.tempPath = join(folder, `.${name}.${tag}.tmp`);
+    this.longHeadTempPath = join(folder, `.${name}.${tag}.long-head.tmp`);
   }
 
-  /** Checks the path before any database work (exit 2 when it cannot be written) and opens the details file. */
+  /** Checks the path before any database work (exit 2 when it cannot be written) and opens the temporary file. */
   static open(requestedPath: string): ReportFileWriter {
     const destination = destinationOf(requestedPath);
     const writer = new ReportFileWriter(requestedPath, destination);
     try {
-      writer.detailsFd = openSync(writer.detailsPath, 'wx', 0o600);
+      writer.fd = openSync(writer.tempPath, 'wx+', 0o600); // read back only by a head too long for its room
+      writeSync(writer.fd, Buffer.alloc(HEAD_ROOM_BYTES, ' '));
     } catch (error) {
+      writer.discard();
       throw new UsageError(`Cannot write the report to ${requestedPath}: ${(error as Error).message}`);
     }
     return writer;
@@ -80,35 +93,33 @@ export class ReportFileWriter {
 
   /** Appends serialized details (JSON object texts joined by commas). */
   append(detailsJson: string): void {
-    writeSync(this.detailsFd!, (this.detailCount === 0 ? '\n    ' : ',\n    ') + detailsJson);
+    writeSync(this.fd!, (this.detailCount === 0 ? '\n    ' : ',\n    ') + detailsJson);
     this.detailCount += 1;
   }
 
   /**
-   * Assembles the report (head fields, then "details") in its temporary file and syncs it to disk. Nothing at the
-   * report's path changes yet: see publish().
+   * Completes the report (head fields, then "details") in its temporary file and, for a file that replaces the target,
+   * syncs it to disk. Nothing at the report's path changes yet: see publish().
    */
   finish(head: Record<string, unknown>): void {
-    closeSync(this.detailsFd!);
-    this.detailsFd = undefined;
+    const fd = this.fd!;
+    this.fd = undefined;
     const headJson = JSON.stringify(head, null, 2);
-    const out = openSync(this.finalTempPath, 'wx', 0o600);
+    this.head = `${headJson.slice(0, -2)}${DETAILS_OPENING}`;
     try {
-      writeSync(out, `${headJson.slice(0, -2)},\n  "details": [`);
-      const input = openSync(this.detailsPath, 'r');
-      try {
-        const buffer = Buffer.allocUnsafe(COPY_CHUNK);
-        for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) writeSync(out, buffer, 0, read);
-      } finally {
-        closeSync(input);
+      writeSync(fd, this.detailCount === 0 ? ']\n}\n' : '\n  ]\n}\n');
+      if (this.destination.kind === 'replace') {
+        const headBytes = Buffer.from(this.head);
+        if (headBytes.length <= HEAD_ROOM_BYTES) {
+          writeSync(fd, headBytes, 0, headBytes.length, 0); // the rest of the room stays spaces
+          fsyncSync(fd);
+        } else {
+          this.copyBehindLongHead(fd, headBytes);
+        }
       }
-      writeSync(out, this.detailCount === 0 ? ']\n}\n' : '\n  ]\n}\n');
-      fsyncSync(out);
     } finally {
-      closeSync(out);
+      closeSync(fd);
     }
-    rmSync(this.detailsPath, { force: true });
-    this.finished = true;
   }
 
   /**
@@ -117,10 +128,10 @@ export class ReportFileWriter {
    * rolled back). Asynchronous because a FIFO's open waits for its reader, which must not stall the event loop.
    */
   async publish(): Promise<void> {
-    if (!this.finished) throw new Error('ReportFileWriter.publish() before finish()');
+    if (this.head === undefined) throw new Error('ReportFileWriter.publish() before finish()');
     try {
       if (this.destination.kind === 'replace') {
-        renameSync(this.finalTempPath, this.destination.path);
+        renameSync(this.tempPath, this.destination.path);
         syncFolder(dirname(this.destination.path));
       } else if (this.destination.kind === 'stream') {
         await this.streamInto(this.destination.path);
@@ -130,7 +141,7 @@ export class ReportFileWriter {
     } catch (error) {
       throw new Error(`Cannot save the report to ${this.path}: ${(error as Error).message}`);
     } finally {
-      rmSync(this.finalTempPath, { force: true });
+      rmSync(this.tempPath, { force: true });
     }
   }
 
@@ -151,41 +162,61 @@ export class ReportFileWriter {
 
   /** Removes the temporary files (the run failed or was interrupted). Safe to call more than once, also after publish. */
   discard(): void {
-    if (this.detailsFd !== undefined) {
-      closeSync(this.detailsFd);
-      this.detailsFd = undefined;
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
     }
-    rmSync(this.detailsPath, { force: true });
-    rmSync(this.finalTempPath, { force: true });
+    rmSync(this.tempPath, { force: true });
+    rmSync(this.longHeadTempPath, { force: true });
   }
 
-  private async writeToStdio(stream: NodeJS.WriteStream): Promise<void> {
-    const input = openSync(this.finalTempPath, 'r');
+  /** A head longer than its room: the head, then the details and tail copied behind it, in a file that takes the temporary one's place. */
+  private copyBehindLongHead(fd: number, headBytes: Buffer): void {
+    const out = openSync(this.longHeadTempPath, 'wx', 0o600);
     try {
-      for (;;) {
-        const buffer = Buffer.allocUnsafe(COPY_CHUNK);
-        const read = readSync(input, buffer);
+      writeSync(out, headBytes);
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+      for (let position = HEAD_ROOM_BYTES; ; ) {
+        const read = readSync(fd, buffer, 0, buffer.length, position);
         if (read === 0) break;
-        await new Promise<void>((done, fail) => stream.write(buffer.subarray(0, read), (error) => (error ? fail(error) : done())));
+        writeSync(out, buffer, 0, read);
+        position += read;
+      }
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    renameSync(this.longHeadTempPath, this.tempPath);
+  }
+
+  /** The unpadded head, then the file after its head room: what a streamed destination receives, chunk by chunk. */
+  private async copyOut(write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    await write(Buffer.from(this.head!));
+    const input = openSync(this.tempPath, 'r');
+    try {
+      for (let position = HEAD_ROOM_BYTES; ; ) {
+        const buffer = Buffer.allocUnsafe(COPY_CHUNK); // a new one each time: a stream may hold it until written
+        const read = readSync(input, buffer, 0, buffer.length, position);
+        if (read === 0) break;
+        await write(buffer.subarray(0, read));
+        position += read;
       }
     } finally {
       closeSync(input);
     }
   }
 
+  private writeToStdio(stream: NodeJS.WriteStream): Promise<void> {
+    return this.copyOut((chunk) => new Promise<void>((done, fail) => stream.write(chunk, (error) => (error ? fail(error) : done()))));
+  }
+
   private async streamInto(path: string): Promise<void> {
     // Append, never truncate: /dev/stdout redirected to a file already holds the command's earlier lines.
     const target = await openAsync(path, constants.O_WRONLY | constants.O_APPEND);
     try {
-      const input = openSync(this.finalTempPath, 'r');
-      try {
-        const buffer = Buffer.allocUnsafe(COPY_CHUNK);
-        for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) {
-          for (let written = 0; written < read; ) written += (await target.write(buffer, written, read - written)).bytesWritten;
-        }
-      } finally {
-        closeSync(input);
-      }
+      await this.copyOut(async (chunk) => {
+        for (let written = 0; written < chunk.length; ) written += (await target.write(chunk, written, chunk.length - written)).bytesWritten;
+      });
     } finally {
       await target.close();
     }
