@@ -135,6 +135,23 @@ const typeormCompatPlugin = {
   },
 };
 
+/**
+ * pg decides at load time whether it runs in a Cloudflare Worker, on Node 20 by constructing a fetch Response, which
+ * loads Node's whole fetch implementation (undici, http2, zlib: about 30 ms of every start, --help included). The
+ * bundle only ever runs on Node: the answer is false.
+ */
+const pgNodeOnlyPlugin = {
+  name: 'pg-node-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const code = await fs.promises.readFile(args.path, 'utf8');
+      const patched = code.replace('if (isCloudflareRuntime()) {', 'if (false) {');
+      if (patched === code) throw new Error(`pg-node-only: the runtime check is no longer in ${args.path}`);
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+
 // Concurrent starts may build at the same moment: every file goes to a temporary file that is renamed into place.
 function writeAtomically(file, content) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -170,7 +187,7 @@ async function build() {
       // Nest's ESM code loads optional packages with createRequire(import.meta.url): resolve them from the bundle.
       define: { 'import.meta.url': '__bundleUrl' },
       banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-      plugins: [swcPlugin('es6'), typeormCompatPlugin],
+      plugins: [swcPlugin('es6'), typeormCompatPlugin, pgNodeOnlyPlugin],
     }),
     esbuild.build({
       ...common,

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { EquipmentMigrationChange } from '../entities/equipment-migration-change.entity';
@@ -11,6 +12,9 @@ export const ENTITIES = [User, Assessment, EquipmentMigrationRun, EquipmentMigra
 /** What every DataSource of the app shares. Schema changes go through migrations only: never synchronize. */
 export const BASE_DATA_SOURCE_OPTIONS = {
   type: 'postgres',
+  // Given, not left to TypeORM's require('pg') at run time: the CLI's bundle then holds pg too (compiled once, from
+  // the code cache) instead of loading it from node_modules on every start.
+  driver: pg,
   entities: ENTITIES,
   migrations: MIGRATIONS,
   migrationsTableName: 'typeorm_migrations',

@@ -61,6 +61,26 @@ describe('the CLI entry (node bin/cli.js)', () => {
       expect(frame).toMatch(/node_modules\/reflect-metadata\/Reflect\.js:\d+:\d+\)$/);
       expect(frame).not.toContain('dist/cli.js');
     });
+
+    it('--help runs from the bundle alone: no package loaded from node_modules, no fetch implementation', () => {
+      // pg is bundled (the DataSource is given it as `driver`) and its Cloudflare probe, which would load undici and
+      // http2, is cut at build time: both are start-up time of every command.
+      // (TypeORM's try of the optional pg-native fails and loads nothing.)
+      const script = `
+        process.argv = [process.argv[0], 'cli', '--help'];
+        require(${JSON.stringify(join(PROJECT_ROOT, 'bin', 'cli.js'))});
+        process.on('exit', () => {
+          const files = Object.keys(require.cache);
+          const internal = process.moduleLoadList.filter((name) => /undici|http2/.test(name));
+          process.stderr.write('LOADED ' + JSON.stringify({ files, internal }) + '\\n');
+        });`;
+      const child = spawnSync(process.execPath, ['-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(child.status).toBe(0);
+      const { files, internal } = JSON.parse(/^LOADED (.*)$/m.exec(child.stderr)?.[1] ?? 'null') as { files: string[]; internal: string[] };
+      expect(files).toContain(join(PROJECT_ROOT, 'bin', 'run-bundle.js'));
+      expect(files.filter((file) => file.includes('/node_modules/'))).toEqual([]);
+      expect(internal).toEqual([]);
+    });
   });
 
   describe('help', () => {
