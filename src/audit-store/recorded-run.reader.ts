@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { assessmentColumns } from '../database/assessment-columns';
+import { StatementQueue } from '../database/statement-queue';
 import { changeColumns, errorColumns } from './change-columns';
 
 /** An assessment's equipment answer as a run reads it (and records it): jsonb as its JSON text, so reports quote it exactly. */
@@ -28,19 +29,13 @@ export interface RecordedRow extends AssessmentValues {
 /** Reads a run's changes and error rows back, merged in assessment-id order, a page of each at a time. */
 export class RecordedRunReader {
   /** One statement at a time (the manager may be a transaction's single connection), the next page read ahead. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly statements = new StatementQueue();
 
   constructor(private readonly manager: EntityManager) {}
 
-  private inTurn<T>(statement: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(statement, statement);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
   async *pages(runId: string, pageSize: number): AsyncGenerator<RecordedRow[]> {
-    const changes = new Cursor((after) => this.inTurn(() => this.changes(runId, after, pageSize)), pageSize);
-    const errors = new Cursor((after) => this.inTurn(() => this.errors(runId, after, pageSize)), pageSize);
+    const changes = new Cursor((after) => this.statements.run(() => this.changes(runId, after, pageSize)), pageSize);
+    const errors = new Cursor((after) => this.statements.run(() => this.errors(runId, after, pageSize)), pageSize);
     await Promise.all([changes.fill(), errors.fill()]);
     while (changes.rows.length > 0 || errors.rows.length > 0) {
       // Merge up to the lower of the two cursors' horizons: beyond it, the other table's next page may hold rows.

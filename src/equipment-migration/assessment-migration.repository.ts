@@ -1,6 +1,7 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
 import { writeIsolatingRefusals } from '../database/isolated-write';
+import { StatementQueue } from '../database/statement-queue';
 import { ChangeColumns, changeColumns, ErrorColumns, errorColumns } from '../audit-store/change-columns';
 import type { AssessmentValues } from '../audit-store/recorded-run.reader';
 import type { Classified } from './report.service';
@@ -86,9 +87,8 @@ export class AssessmentMigrationRepository {
   private readonly t: AssessmentColumns;
   private readonly changes: ChangeColumns;
   private readonly errors: ErrorColumns;
-  /** Statements run one after the other on the run's connection; callers may send the next before the last ends. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private failure?: { error: unknown };
+  /** The run's connection takes one statement at a time; a page's read is sent while the last page is written. */
+  private readonly statements = new StatementQueue();
 
   /** `runId`: the audit-trail run every written row is recorded under, in the same statement as the write. */
   constructor(
@@ -101,23 +101,8 @@ export class AssessmentMigrationRepository {
   }
 
   /** Resolves when every statement sent so far has finished (successfully or not). */
-  async drain(): Promise<void> {
-    await this.queue;
-  }
-
-  /**
-   * Runs `statement` after every statement sent before it. The migration keeps a read and a write in flight; node-
-   * postgres would queue them itself, but that is deprecated (pg 9 refuses a query on a busy client).
-   */
-  private inTurn<T>(statement: () => Promise<T>): Promise<T> {
-    const run = () => (this.failure ? Promise.reject(this.failure.error) : statement());
-    const result = this.queue.then(run, run);
-    this.queue = result.catch((error) => {
-      // After a failed statement the transaction is aborted: later ones would only fail with "current transaction is
-      // aborted", hiding the cause. They get the first failure instead, and are never sent.
-      this.failure ??= { error };
-    });
-    return result;
+  drain(): Promise<void> {
+    return this.statements.drain();
   }
 
   private select() {
@@ -126,7 +111,7 @@ export class AssessmentMigrationRepository {
 
   /** Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). */
   async scope(): Promise<RunScope> {
-    const row = await this.inTurn(() =>
+    const row = await this.statements.run(() =>
       this.select()
         .select('count(*)::int', 'total')
         .addSelect('COALESCE(min(a.id), 0)', 'minId')
@@ -219,7 +204,7 @@ export class AssessmentMigrationRepository {
         LEFT JOIN LATERAL (SELECT ${usersEmail} AS email FROM ${users} WHERE ${usersId} = s."userId" OFFSET 0) AS u ON true
        WHERE s."pageBytes" <= ${budget} OR s."pageBytes" = s."rowBytes" -- within the budget, or the first row
        ORDER BY s.id`;
-    return this.inTurn(() => this.queryRunner.query(withEmails, [...parameters, budgetBytes, MAX_ROW_TEXT_BYTES]));
+    return this.statements.run(() => this.queryRunner.query(withEmails, [...parameters, budgetBytes, MAX_ROW_TEXT_BYTES]));
   }
 
   /**
@@ -233,7 +218,7 @@ export class AssessmentMigrationRepository {
     const stored = new Map<number, StoredValues>();
     if (writes.length === 0) return Promise.resolve({ written: new Set(), stored, refused });
     // One turn for the whole page, so no other statement lands between a savepoint and its release.
-    return this.inTurn(async () => ({
+    return this.statements.run(async () => ({
       written: await writeIsolatingRefusals(this.queryRunner, writes, (rows) => this.update(rows, stored), refused),
       stored,
       refused,
@@ -315,7 +300,7 @@ export class AssessmentMigrationRepository {
     if (errors.length === 0) return Promise.resolve();
     const e = this.errors;
     const reasons = errors.map(({ outcome }) => (outcome.status === 'error' ? outcome.reason : ''));
-    return this.inTurn(async () => {
+    return this.statements.run(async () => {
       await this.queryRunner.query(
         `INSERT INTO ${e.table} (${e.runId}, ${e.assessmentId}, ${e.userId}, ${e.userEmail}, ${e.reason}, ${e.originalEquipment}, ${e.originalItems})
          SELECT $1::uuid, r.id, r.user_id, r.email, r.reason, r.equipment::jsonb, r.items::jsonb

@@ -28,7 +28,6 @@ import { useTestSuite } from '../helpers/suite';
  */
 
 // Every stored shape twice (SHAPES_TWICE); the rows the test acts on are in the second copy (secondCopyOf).
-const SHAPES = SHAPES_TWICE;
 /** Migrates to basic_equipment (items kept): a trigger refuses it. */
 const TRIGGER_TARGET = secondCopyOf('array with basic and items');
 /** ["no_equipment","full_gym"] migrates to full_gym: an operator's CHECK constraint forbids that value for this id. */
@@ -38,7 +37,7 @@ const BATCH_SIZES = ['1', '7', '1000'];
 
 interface Refusal {
   name: string;
-  /** Index into SHAPES of the refused rows. */
+  /** Index into SHAPES_TWICE of the refused rows. */
   targets: number[];
   install(ids: number[]): string[];
   uninstall: string[];
@@ -96,9 +95,9 @@ describe('database errors stay per row (real PostgreSQL)', () => {
 
     beforeAll(async () => {
       await truncateAll(db.dataSource);
-      samples = samplesOf(SHAPES, 'db-errors');
+      samples = samplesOf(SHAPES_TWICE, 'db-errors');
       await insertSamples(db.dataSource, samples);
-      // RESTART IDENTITY: ids are 1..n in SHAPES order, so the refusal can name them before each reset.
+      // RESTART IDENTITY: ids are 1..n in SHAPES_TWICE order, so the refusal can name them before each reset.
       refusedIds = refusal.targets.map((index) => index + 1);
       const rows = await readRows(db.dataSource);
       expect(refusedIds.map((id) => rows.find((r) => r.id === id)!.email)).toEqual(refusal.targets.map((i) => samples[i].email));
@@ -111,7 +110,7 @@ describe('database errors stay per row (real PostgreSQL)', () => {
 
     /** The counts without any refusal, minus the refused rows (all migrate), plus as many errors. */
     const expectedCounts = (): MigrationSummary => {
-      const counts = countsOf(SHAPES);
+      const counts = countsOf(SHAPES_TWICE);
       for (const index of refusal.targets) expect(samples[index].category).toBe('migrate');
       counts.migrated -= refusal.targets.length;
       counts.errors += refusal.targets.length;

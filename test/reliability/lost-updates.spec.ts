@@ -29,7 +29,6 @@ import { useTestSuite } from '../helpers/suite';
  */
 
 // Every stored shape twice (SHAPES_TWICE); the rows the test acts on are in the second copy (secondCopyOf).
-const SHAPES = SHAPES_TWICE;
 /** ["no_equipment","full_gym"]: the run computes full_gym; the user picks "no_equipment" meanwhile. */
 const TO_CANONICAL = secondCopyOf('array of two');
 /** ["full_gym"]: the run computes full_gym; the user changes it to ["basic_equipment","no_equipment"] + ["kettlebell"]. */
@@ -50,13 +49,13 @@ describe('no lost updates: another session commits between a page read and its w
     session = await openSession(db.url);
   });
 
-  /** A fresh table: ids 1..SHAPES.length, in SHAPES order. */
+  /** A fresh table: ids 1..SHAPES_TWICE.length, in SHAPES_TWICE order. */
   async function reset(): Promise<{ before: DbRow[]; idOf: (index: number) => number }> {
     await truncateAll(db.dataSource);
-    samples = samplesOf(SHAPES, 'lost-updates');
+    samples = samplesOf(SHAPES_TWICE, 'lost-updates');
     await insertSamples(db.dataSource, samples);
     const before = await readRows(db.dataSource);
-    expect(before).toHaveLength(SHAPES.length);
+    expect(before).toHaveLength(SHAPES_TWICE.length);
     const idByEmail = new Map(before.map((r) => [r.email, r.id]));
     return { before, idOf: (index) => idByEmail.get(samples[index].email)! };
   }
@@ -136,7 +135,7 @@ describe('no lost updates: another session commits between a page read and its w
       expect(row.equipment).toBe('"no_equipment"');
       expectOtherRowsAsCategory(before, after, [id]);
 
-      const expected = countsOf(SHAPES);
+      const expected = countsOf(SHAPES_TWICE);
       expected.migrated -= 1;
       expected.skipped += 1;
       expect(printedCounts(result.stdout)).toEqual(expected);
@@ -172,7 +171,7 @@ describe('no lost updates: another session commits between a page read and its w
       });
       expectOtherRowsAsCategory(before, after, [id]);
 
-      const expected = countsOf(SHAPES);
+      const expected = countsOf(SHAPES_TWICE);
       expect(printedCounts(result.stdout)).toEqual(expected);
       const report = readReport(reportPath);
       expect(reportSchemaErrors(report)).toEqual([]);
@@ -210,7 +209,7 @@ describe('no lost updates: another session commits between a page read and its w
         [],
       );
 
-      const base = countsOf(SHAPES);
+      const base = countsOf(SHAPES_TWICE);
       const counts = printedCounts(result.stdout);
       expect({ migrated: counts.migrated, flagged: counts.flagged, errors: counts.errors }).toEqual({
         migrated: base.migrated - 1,
@@ -265,7 +264,7 @@ describe('no lost updates: another session commits between a page read and its w
       after,
       [canonical, other],
     );
-    const base = countsOf(SHAPES);
+    const base = countsOf(SHAPES_TWICE);
     const counts = printedCounts(result.stdout);
     expect({ migrated: counts.migrated, flagged: counts.flagged, errors: counts.errors }).toEqual({
       migrated: base.migrated - 2,
