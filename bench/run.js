@@ -124,11 +124,40 @@ async function ensureTemplate(adminUrl, rows, fresh) {
 
 async function freshCopy(adminUrl, template, label) {
   const name = `bench_${label}_${process.pid}`;
-  await admin(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await dropDatabase(adminUrl, name);
   await admin(adminUrl, `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   // Copying a database dirties everything it copies: flush it now, so no measurement pays for the copy's checkpoint.
   await admin(adminUrl, 'CHECKPOINT').catch(() => undefined);
+  await waitForAutovacuumIdle(adminUrl);
   return name;
+}
+
+async function dropDatabase(adminUrl, name) {
+  await admin(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+}
+
+const AUTOVACUUM_WAIT_SECONDS = 120;
+
+/**
+ * A rolled-back UPDATE of a fifth of the table leaves as many dead row versions, past autovacuum's threshold: on a
+ * copy kept after its measurement, autovacuum would work through the next measurement (on two cores, up to 2 s in
+ * 8 s at 1,000,000 rows). Copies are dropped once measured; this waits for any worker still running, bounded.
+ */
+async function waitForAutovacuumIdle(adminUrl) {
+  const started = Date.now();
+  for (;;) {
+    const { rows } = await admin(adminUrl, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
+    const waited = (Date.now() - started) / 1000;
+    if (rows[0].n === 0) {
+      if (waited >= 1) process.stderr.write(`bench: waited ${waited.toFixed(1)} s for autovacuum to finish\n`);
+      return;
+    }
+    if (waited >= AUTOVACUUM_WAIT_SECONDS) {
+      process.stderr.write(`bench: autovacuum still running after ${AUTOVACUUM_WAIT_SECONDS} s; measuring anyway\n`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** Runs a command as a separate process; returns wall seconds, the peak RSS of its Node processes, and its output. */
@@ -295,29 +324,35 @@ async function benchOne(adminUrl, rows, options) {
   const batchArgs = options.batchSize ? ['--batch-size', String(options.batchSize)] : [];
   const results = {};
   const copies = [];
-  const run = async (label, command, args) => {
+  // `inspect`, if given, reads the copy after the measurement; then the copy is dropped (see waitForAutovacuumIdle).
+  const run = async (label, command, args, inspect) => {
     const db = await freshCopy(adminUrl, template, label);
     copies.push(db);
     process.stderr.write(`bench: ${rows} rows: ${label}...\n`);
-    results[label] = { ...(await measure(command, args, { DATABASE_URL: urlFor(adminUrl, db) })), database: db };
+    results[label] = await measure(command, args, { DATABASE_URL: urlFor(adminUrl, db) });
+    if (inspect) results[label].inspected = await inspect(urlFor(adminUrl, db));
+    await dropDatabase(adminUrl, db);
   };
   try {
     await run('floor', process.execPath, [path.join(__dirname, 'sql-floor.js')]);
     await run('auditFloor', process.execPath, [path.join(__dirname, 'sql-floor.js'), '--audit']);
     await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, 'dry.json'), ...batchArgs]);
-    await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs]);
+    await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs], async (url) => {
+      const summary = readSummary(path.join(tmp, 'real.json'));
+      return { summary, finalState: await checkFinalState(url, expectedOutcomes(SAMPLE_OPTIONS(rows)), summary), caseRows: await realFloorCaseRows(url) };
+    });
+    const real = results.real.inspected.summary;
     const naiveRows = Math.min(rows, NAIVE_MAX_ROWS);
     await run('naive', process.execPath, [path.join(__dirname, 'naive-typeorm.js'), String(naiveRows)]);
 
     const dry = readSummary(path.join(tmp, 'dry.json'));
-    const real = readSummary(path.join(tmp, 'real.json'));
     const problems = [];
     if (JSON.stringify(dry) !== JSON.stringify(real)) problems.push(`dry run and real run differ: ${JSON.stringify(dry)} vs ${JSON.stringify(real)}`);
-    problems.push(...(await checkFinalState(urlFor(adminUrl, results.real.database), expectedOutcomes(SAMPLE_OPTIONS(rows)), real)));
+    problems.push(...results.real.inspected.finalState);
     const floor = JSON.parse(results.floor.stdout);
     const auditFloor = JSON.parse(results.auditFloor.stdout);
     const floorRows = expectedFloorRows(rows);
-    const realCaseRows = await realFloorCaseRows(urlFor(adminUrl, results.real.database));
+    const realCaseRows = results.real.inspected.caseRows;
     if (floor.updated !== floorRows) problems.push(`the plain floor updated ${floor.updated} rows, the generated data has ${floorRows} array and flag cases`);
     if (auditFloor.updated !== floorRows) problems.push(`the audit floor wrote ${auditFloor.updated} audit rows, the generated data has ${floorRows} array and flag cases`);
     if (realCaseRows !== floorRows) problems.push(`the real run changed ${realCaseRows} array and flag rows, the generated data has ${floorRows}`);
@@ -366,7 +401,7 @@ async function benchOne(adminUrl, rows, options) {
       appView,
     };
   } finally {
-    for (const db of copies) await admin(adminUrl, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
+    for (const db of copies) await dropDatabase(adminUrl, db);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -392,7 +427,7 @@ async function benchAppView(adminUrl, template, rows, tmp, batchArgs, unloadedSu
       if (check) await check(url, result);
       return result;
     } finally {
-      await admin(adminUrl, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
+      await dropDatabase(adminUrl, db);
     }
   };
   const realRun = (label, extraArgs) => {

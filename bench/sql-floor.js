@@ -14,35 +14,38 @@ const CANONICAL = `'["full_gym","basic_equipment","no_equipment"]'::jsonb`;
 const PREDICATE = (a) => `
       (jsonb_typeof(${a}.equipment) = 'array' AND ${a}.equipment <> '[]'::jsonb AND ${a}.equipment <@ ${CANONICAL})
    OR (${a}.equipment = '"basic_equipment"'::jsonb AND ${a}.equipment_items = '[]'::jsonb AND NOT ${a}.equipment_reassessment_required)`;
-const SET = `
-  equipment = to_jsonb(CASE WHEN a.equipment ? 'full_gym' THEN 'full_gym'
-                            WHEN a.equipment ? 'basic_equipment' THEN 'basic_equipment'
+// The conversion, from the values `o` holds before the statement.
+const SET = (o) => `
+  equipment = to_jsonb(CASE WHEN ${o}.equipment ? 'full_gym' THEN 'full_gym'
+                            WHEN ${o}.equipment ? 'basic_equipment' THEN 'basic_equipment'
                             ELSE 'no_equipment' END),
-  equipment_items = CASE WHEN a.equipment ? 'full_gym' OR NOT a.equipment ? 'basic_equipment' THEN '[]'::jsonb
-                         ELSE a.equipment_items END,
+  equipment_items = CASE WHEN ${o}.equipment ? 'full_gym' OR NOT ${o}.equipment ? 'basic_equipment' THEN '[]'::jsonb
+                         ELSE ${o}.equipment_items END,
   equipment_reassessment_required = CASE
-      WHEN NOT a.equipment ? 'full_gym' AND a.equipment ? 'basic_equipment'
-       AND a.equipment_items IN ('[]'::jsonb, 'null'::jsonb) THEN true
-      ELSE a.equipment_reassessment_required END,
+      WHEN NOT ${o}.equipment ? 'full_gym' AND ${o}.equipment ? 'basic_equipment'
+       AND ${o}.equipment_items IN ('[]'::jsonb, 'null'::jsonb) THEN true
+      ELSE ${o}.equipment_reassessment_required END,
   updated_at = now()`;
 
-const PLAIN = `UPDATE assessments AS a SET ${SET} WHERE ${PREDICATE('a')}`;
+const PLAIN = `UPDATE assessments AS a SET ${SET('a')} WHERE ${PREDICATE('a')}`;
 
-// The audit rows the real run writes (AssessmentMigrationRepository.update()): each changed row's values before and
-// after, under one run id. The changes table has no foreign key to the runs table, so no run row is needed.
+// The audit rows the real run writes (AssessmentMigrationRepository.update()): each changed row's user and values
+// before and after, under one run id. The table is joined to itself by ctid: `old` is the row as the statement's
+// snapshot sees it, so RETURNING gives the values before and after at once. That is 1.3-1.7 s faster at 1,000,000
+// rows than reading the old values in a CTE, updating FROM it and joining the RETURNING rows back to it (5.7-6.2 s
+// against 4.4-4.6 s here). The changes table has no foreign key to the runs table, so no run row is needed.
 const AUDIT = `
-WITH old AS (
-  SELECT a.id, a.equipment, a.equipment_items, a.equipment_reassessment_required FROM assessments AS a WHERE ${PREDICATE('a')}
-),
-upd AS (
-  UPDATE assessments AS a SET ${SET} FROM old WHERE a.id = old.id
-  RETURNING a.id, a.equipment, a.equipment_items, a.equipment_reassessment_required
+WITH upd AS (
+  UPDATE assessments AS a SET ${SET('old')}
+    FROM assessments AS old
+   WHERE a.ctid = old.ctid AND (${PREDICATE('old')})
+  RETURNING a.id, a.user_id, old.equipment AS old_equipment, old.equipment_items AS old_items,
+            old.equipment_reassessment_required AS old_flag, a.equipment, a.equipment_items, a.equipment_reassessment_required
 )
-INSERT INTO equipment_migration_changes (run_id, assessment_id, previous_equipment, previous_items, previous_reassessment_required,
+INSERT INTO equipment_migration_changes (run_id, assessment_id, user_id, previous_equipment, previous_items, previous_reassessment_required,
                                          new_equipment, new_items, new_reassessment_required)
-SELECT $1::uuid, upd.id, old.equipment, old.equipment_items, old.equipment_reassessment_required,
-       upd.equipment, upd.equipment_items, upd.equipment_reassessment_required
-  FROM upd JOIN old ON old.id = upd.id`;
+SELECT $1::uuid, id, user_id, old_equipment, old_items, old_flag, equipment, equipment_items, equipment_reassessment_required
+  FROM upd`;
 
 async function main() {
   const audit = process.argv.includes('--audit');
