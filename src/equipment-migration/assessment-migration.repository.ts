@@ -89,20 +89,30 @@ export class AssessmentMigrationRepository {
   private readonly errors: ErrorColumns;
   /** The run's connection takes one statement at a time; a page's read is sent while the last page is written. */
   private readonly statements = new StatementQueue();
+  /** Where pages are read: the reader's connection when there is one, else the transaction's own. */
+  private readonly pageReads: { queryRunner: QueryRunner; statements: StatementQueue };
 
-  /** `runId`: the audit-trail run every written row is recorded under, in the same statement as the write. */
+  /**
+   * `runId`: the audit-trail run every written row is recorded under, in the same statement as the write.
+   * `reader`: a read-only connection beside the transaction (GuardedTransaction.openReader) for the keyset pages, so
+   * the database reads the next page while it writes the last one. Pages read there never see the run's own
+   * uncommitted writes, and need not: every page lies past the ones written, and every write is guarded by the row
+   * version read. The locked re-reads of rows changed meanwhile stay on the transaction.
+   */
   constructor(
     private readonly queryRunner: QueryRunner,
     private readonly runId: string,
+    reader?: QueryRunner,
   ) {
     this.t = assessmentColumns(queryRunner.connection);
     this.changes = changeColumns(queryRunner.connection);
     this.errors = errorColumns(queryRunner.connection);
+    this.pageReads = reader ? { queryRunner: reader, statements: new StatementQueue() } : { queryRunner, statements: this.statements };
   }
 
-  /** Resolves when every statement sent so far has finished (successfully or not). */
-  drain(): Promise<void> {
-    return this.statements.drain();
+  /** Resolves when every statement sent so far, on either connection, has finished (successfully or not). */
+  async drain(): Promise<void> {
+    await Promise.all([this.statements.drain(), this.pageReads.statements.drain()]);
   }
 
   private select() {
@@ -146,7 +156,7 @@ export class AssessmentMigrationRepository {
       .andWhere(`NOT ${canonicalAndConsistent(this.t, 'a')}`) // rows the rules would skip stay in the database
       .orderBy('a.id', 'ASC')
       .limit(limit);
-    const rows = await this.withEmails(page, PAGE_TEXT_BUDGET_BYTES);
+    const rows = await this.withEmails(page, PAGE_TEXT_BUDGET_BYTES, this.pageReads);
     const cutByBytes = rows.length > 0 && rows[rows.length - 1].followed === true;
     sizing.rowsThatFit = cutByBytes ? rows.length + 1 : Math.min(pageSize, limit * 2);
     return { rows, more: cutByBytes || rows.length === limit };
@@ -182,7 +192,11 @@ export class AssessmentMigrationRepository {
    * and unlike a plain join it can never turn into a scan of all users for every page. TypeORM's QueryBuilder has no
    * LATERAL join or window clause, so the page query it builds is wrapped here.
    */
-  private withEmails(candidates: SelectQueryBuilder<Assessment>, budgetBytes = Number.MAX_SAFE_INTEGER): Promise<(CandidateRow & { followed: boolean })[]> {
+  private withEmails(
+    candidates: SelectQueryBuilder<Assessment>,
+    budgetBytes = Number.MAX_SAFE_INTEGER,
+    on: { queryRunner: QueryRunner; statements: StatementQueue } = { queryRunner: this.queryRunner, statements: this.statements },
+  ): Promise<(CandidateRow & { followed: boolean })[]> {
     const [sql, parameters] = candidates.getQueryAndParameters();
     const { users, usersId, usersEmail } = this.t;
     // float8, not bigint: its sum stays float8 (exact for integers below 2^53) where a bigint sum is slower numeric.
@@ -204,7 +218,7 @@ export class AssessmentMigrationRepository {
         LEFT JOIN LATERAL (SELECT ${usersEmail} AS email FROM ${users} WHERE ${usersId} = s."userId" OFFSET 0) AS u ON true
        WHERE s."pageBytes" <= ${budget} OR s."pageBytes" = s."rowBytes" -- within the budget, or the first row
        ORDER BY s.id`;
-    return this.statements.run(() => this.queryRunner.query(withEmails, [...parameters, budgetBytes, MAX_ROW_TEXT_BYTES]));
+    return on.statements.run(() => on.queryRunner.query(withEmails, [...parameters, budgetBytes, MAX_ROW_TEXT_BYTES]));
   }
 
   /**

@@ -143,13 +143,18 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
 
   async work(transaction: GuardedTransaction, state: MigrationState, context: RunContext, pages: 'all' | 'one') {
     if (state.scope.total === 0) return { state, more: false };
-    const repository = this.repositories.assessments(transaction.queryRunner, context.runId);
-    // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
-    transaction.beforeRollback(() => repository.drain());
     if (pages === 'all') {
+      // Pages are read on a connection of their own: the database reads page k+1 while it writes page k.
+      const reader = await transaction.openReader();
+      const repository = this.repositories.assessments(transaction.queryRunner, context.runId, reader.queryRunner);
+      // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
+      transaction.beforeRollback(() => repository.drain());
       await this.allPages(repository, transaction, state, context.reportFile);
+      await reader.close();
       return { state, more: false };
     }
+    const repository = this.repositories.assessments(transaction.queryRunner, context.runId);
+    transaction.beforeRollback(() => repository.drain());
     return this.onePage(repository, transaction, state, this.live !== undefined && context.reportFile !== undefined, context.rollbackNote);
   }
 
@@ -185,9 +190,11 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
         const last = !page.more; // a page cut short by its byte budget is not the last
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
         next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing));
-        const started = { ...(await this.pages.start(repository, candidates, withDetails)), lastId, last };
+        // Classified while the database writes the previous page; that page is finished (its error rows sent) before
+        // this one's write, so its error rows never wait behind this write.
+        const classified = await this.pages.classify(candidates);
         if (inFlight) await finish(inFlight);
-        inFlight = started;
+        inFlight = { ...(await this.pages.send(repository, classified, withDetails)), lastId, last };
       }
       if (inFlight) await finish(inFlight);
     } finally {

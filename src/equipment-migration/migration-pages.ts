@@ -44,11 +44,21 @@ export class MigrationPages {
    * sees the previous one finish, so a long synchronous stretch here would leave the database idle.
    */
   async start(repository: AssessmentMigrationRepository, candidates: CandidateRow[], withDetails: boolean): Promise<StartedPage> {
+    return this.send(repository, await this.classify(candidates), withDetails);
+  }
+
+  /** The rules' outcome for each candidate of a page (start's first half: no statement is sent). */
+  async classify(candidates: CandidateRow[]): Promise<Classified[]> {
     const classified: Classified[] = [];
     for (let i = 0; i < candidates.length; i += ROWS_BETWEEN_YIELDS) {
       for (const row of candidates.slice(i, i + ROWS_BETWEEN_YIELDS)) classified.push(classifyRow(row));
       await yieldToEventLoop();
     }
+    return classified;
+  }
+
+  /** Sends a classified page's guarded write and serializes its report details while the database works (start's second half). */
+  async send(repository: AssessmentMigrationRepository, classified: Classified[], withDetails: boolean): Promise<StartedPage> {
     const writes = this.writesFor(classified);
     const writing = repository.writePage(writes);
     writing.catch(() => undefined); // awaited in finish; never an unhandled rejection meanwhile

@@ -9,9 +9,12 @@ import { AssessmentMigrationRepository } from './assessment-migration.repository
  */
 @Injectable()
 export class MigrationRepositories {
-  /** The page SQL on the transaction's connection; `runId` is the audit-trail run the writes are recorded under. */
-  assessments(queryRunner: QueryRunner, runId: string): AssessmentMigrationRepository {
-    return new AssessmentMigrationRepository(queryRunner, runId);
+  /**
+   * The page SQL on the transaction's connection; `runId` is the audit-trail run the writes are recorded under;
+   * `reader`, when given, is where the keyset pages are read (see AssessmentMigrationRepository).
+   */
+  assessments(queryRunner: QueryRunner, runId: string, reader?: QueryRunner): AssessmentMigrationRepository {
+    return new AssessmentMigrationRepository(queryRunner, runId, reader);
   }
 
   runs(manager: EntityManager): MigrationRunRepository {

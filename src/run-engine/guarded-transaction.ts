@@ -25,6 +25,21 @@ export interface GuardedTransaction {
   beforeRollback(cleanup: () => Promise<void>): void;
   /** The server process of the transaction's connection. */
   readonly backendPid: number;
+  /**
+   * A second connection for reads beside the transaction, so the database can read the next page while the
+   * transaction writes the last one. Its own READ ONLY, READ COMMITTED transaction with the same settings (timeouts,
+   * row security off): it takes no row lock and no transaction id, and sees what is committed, never the run's own
+   * uncommitted writes. Closed when the transaction ends at the latest, and under a statement on interruption as the
+   * transaction's own connection is.
+   */
+  openReader(): Promise<ReadConnection>;
+}
+
+/** A read-only connection beside a run's transaction (see GuardedTransaction.openReader). */
+export interface ReadConnection {
+  readonly queryRunner: QueryRunner;
+  /** Ends its transaction and returns the connection to the pool; safe to call more than once. */
+  close(): Promise<void>;
 }
 
 /** How the work asks its transaction to end. */
@@ -79,6 +94,8 @@ const SIGNAL_RACE_MS = 250;
 @Injectable()
 export class GuardedTransactionRunner {
   private active?: QueryRunner;
+  /** Read connections beside the active transaction (closed with it, on interruption too). */
+  private readonly readers = new Set<QueryRunner>();
   /** While COMMIT is in flight the connection must not be closed under it: that would make the outcome unknown. */
   private committing = false;
 
@@ -96,7 +113,10 @@ export class GuardedTransactionRunner {
     return this.interruption.subscribe(() => {
       const connection = this.active;
       setTimeout(() => {
-        if (connection && this.active === connection && !this.committing) destroyConnection(connection);
+        if (connection && this.active === connection && !this.committing) {
+          for (const reader of this.readers) destroyConnection(reader);
+          destroyConnection(connection);
+        }
       }, INTERRUPT_GRACE_MS).unref();
     });
   }
@@ -155,6 +175,8 @@ export class GuardedTransactionRunner {
     const client = connectionOf(queryRunner);
     client?.once('error', onError);
     const cleanups: (() => Promise<void>)[] = [];
+    const readers: ReadConnection[] = [];
+    const closeReaders = () => Promise.all(readers.map((reader) => reader.close()));
     let backend: BackendIdentity | undefined;
     const transaction: GuardedTransaction = {
       queryRunner,
@@ -162,6 +184,11 @@ export class GuardedTransactionRunner {
       beforeRollback: (cleanup) => void cleanups.push(cleanup),
       get backendPid() {
         return backend!.pid;
+      },
+      openReader: async () => {
+        const reader = await this.openReader(guards);
+        readers.push(reader);
+        return reader;
       },
     };
     let ending: TransactionEnding<T>;
@@ -172,6 +199,7 @@ export class GuardedTransactionRunner {
         if (!plan.lockHeld) await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
         this.interruption.throwIfRaised();
         ending = await work(transaction);
+        await closeReaders();
         if (!ending.commit) {
           await queryRunner.rollbackTransaction();
           settle();
@@ -180,6 +208,7 @@ export class GuardedTransactionRunner {
         this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
       } catch (error) {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+        await closeReaders();
         if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
         const cause = connectionError ?? error;
         // Ctrl-C at a terminal reaches the embedded server too: its connection may end a moment before the signal
@@ -211,6 +240,30 @@ export class GuardedTransactionRunner {
       client?.removeListener('error', onError);
       await queryRunner.release().catch(() => undefined);
     }
+  }
+
+  /** See GuardedTransaction.openReader. */
+  private async openReader(guards: TransactionGuards): Promise<ReadConnection> {
+    const queryRunner = this.dataSource.createQueryRunner();
+    this.readers.add(queryRunner);
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        // A connection lost or destroyed on interruption has nothing to end: release it all the same.
+        if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
+        this.readers.delete(queryRunner);
+        await queryRunner.release().catch(() => undefined);
+      })());
+    try {
+      await queryRunner.connect();
+      await queryRunner.startTransaction('READ COMMITTED');
+      await queryRunner.query('SET TRANSACTION READ ONLY');
+      await this.prepare(queryRunner, guards);
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    return { queryRunner, close };
   }
 
   /** The transaction's settings; returns the backend's identity, to tell later whether it is gone. */

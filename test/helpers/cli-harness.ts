@@ -28,8 +28,8 @@ class HookedRepositories extends MigrationRepositories {
     super();
   }
 
-  override assessments(queryRunner: QueryRunner, runId: string): AssessmentMigrationRepository {
-    const repository = super.assessments(queryRunner, runId);
+  override assessments(queryRunner: QueryRunner, runId: string, reader?: QueryRunner): AssessmentMigrationRepository {
+    const repository = super.assessments(queryRunner, runId, reader);
     const { afterPageRead, afterPageWrite } = this.hooks;
     if (afterPageWrite) {
       const writePage = repository.writePage.bind(repository);

@@ -4,7 +4,8 @@ import { AddressInfo, createServer, Server, Socket } from 'node:net';
  * A TCP proxy in front of PostgreSQL that can lose a COMMIT on the way, the way a network can: `drop-commit` closes
  * the connection before the COMMIT reaches the server (nothing committed); `lose-answer` forwards it and closes the
  * client's side before the server's answer arrives (committed, but the client cannot know). After the loss,
- * `refuseAfterLoss` makes every new connection fail, as an unreachable database would.
+ * `refuseAfterLoss` makes every new connection fail and closes the other open ones (an idle connection in the
+ * client's pool, say), as an unreachable database would.
  */
 export type CommitLoss = 'drop-commit' | 'lose-answer';
 
@@ -42,6 +43,7 @@ export async function startPgProxy(target: string, loss: CommitLoss, options: { 
     client.on('data', (chunk: Buffer) => {
       if (!lost && holdsCommit(chunk)) {
         lost = true;
+        if (options.refuseAfterLoss) for (const socket of sockets) if (socket !== client && socket !== server) socket.destroy();
         if (loss === 'drop-commit') {
           client.destroy();
           server.destroy();

@@ -167,6 +167,42 @@ describe('bounded waits (real PostgreSQL)', () => {
       ]);
     }, 30000);
 
+    it("only the pages' reader terminated (between pages): exit 1 with \"Lost the database connection\", table unchanged", async () => {
+      const before = await snapshotAssessments(db.dataSource);
+      let pages = 0;
+      let reader: { pid: number; state: string }[] = [];
+      let writers = 0;
+      const hooks = {
+        afterPageRead: async (_candidates: CandidateRow[]) => {
+          pages += 1;
+          if (pages !== 3) return;
+          // An atomic run reads its pages on a second session: in a transaction (idle between reads), with no
+          // transaction id (it never writes), beside the one session that writes.
+          const { rows } = await session.query(
+            `SELECT pid, state, backend_xid IS NOT NULL AS writes FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = $1 AND state <> 'idle'`,
+            [APPLICATION_NAME],
+          );
+          reader = rows.filter((r: { writes: boolean }) => !r.writes);
+          writers = rows.filter((r: { writes: boolean }) => r.writes).length;
+          if (reader.length !== 1) return;
+          await session.query('SELECT pg_terminate_backend($1)', [reader[0].pid]);
+          await pollUntil(async () => {
+            const { rows: left } = await session.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [reader[0].pid]);
+            return left.length === 0 ? true : undefined;
+          }, (found) => found !== undefined, { what: "the reader's backend to exit", timeoutMs: 20_000 });
+        },
+      };
+      const result = await migrate(['--batch-size', '5'], { hooks });
+      expect({ readers: reader.length, writers, state: reader[0]?.state }).toEqual({ readers: 1, writers: 1, state: 'idle in transaction' });
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).not.toContain('Migration completed successfully!');
+      expect(result.stderr).toEqual([
+        expect.stringMatching(/^Lost the database connection \(.+\); PostgreSQL rolled the transaction back, nothing was changed$/),
+      ]);
+      await expectNothingChanged(before);
+    }, 30000);
+
     it('terminated while a write is executing (child process): exit 1 with "Lost the database connection", table unchanged', async () => {
       const before = await snapshotAssessments(db.dataSource);
       const result = await withSlowTrigger(60, async () => {
