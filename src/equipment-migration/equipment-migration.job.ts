@@ -71,6 +71,7 @@ const REVERT = 'npm run cli -- revert-equipment-migration';
 export class EquipmentMigrationJob implements DataChangeJob<MigrationState, MigrationResult> {
   readonly access = 'migrate' as const;
   readonly noun = 'migration';
+  readonly readsPagesAside = true;
 
   /** What the pages learn about row sizes, kept across pages (an online run's pages are transactions of their own). */
   private readonly sizing: PageSizing = {};
@@ -153,7 +154,8 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       await reader.close();
       return { state, more: false };
     }
-    const repository = this.repositories.assessments(transaction.queryRunner, context.runId);
+    // An online run's pages are read on the run's own reader, outside the page's transaction (see onePage).
+    const repository = this.repositories.assessments(transaction.queryRunner, context.runId, context.pageReader);
     transaction.beforeRollback(() => repository.drain());
     return this.onePage(repository, transaction, state, this.live !== undefined && context.reportFile !== undefined, context.rollbackNote);
   }
@@ -204,8 +206,9 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
 
   /**
    * An online run's next page: read, classify, write with its audit rows and error rows; the state after it. The next
-   * page's read is sent first, so the database reads it while Node classifies this one (as the atomic run overlaps
-   * them); reading it in this page's transaction is safe because every write is guarded by the row version read.
+   * page's read is sent first, on the run's reader, so the database reads it while it writes this one and Node
+   * classifies (as the atomic run overlaps them); reading it outside this page's transaction, before this page
+   * commits, is safe because it lies past this page and every write is guarded by the row version read.
    */
   private async onePage(
     repository: AssessmentMigrationRepository,

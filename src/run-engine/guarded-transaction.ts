@@ -266,25 +266,54 @@ export class GuardedTransactionRunner {
     return { queryRunner, close };
   }
 
+  /**
+   * A read-only connection for a whole online run, whose pages are transactions of their own: autocommit reads (each
+   * its own READ COMMITTED statement, so no snapshot is held between pages and no idle transaction waits through a
+   * throttle pause), with the transactions' settings for the session. They are reset (RESET ALL) before the connection
+   * returns to the pool. Destroyed on interruption while a transaction of the run is active, as that one's is.
+   */
+  async openRunReader(guards: TransactionGuards): Promise<ReadConnection> {
+    const queryRunner = this.dataSource.createQueryRunner();
+    this.readers.add(queryRunner);
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        this.readers.delete(queryRunner);
+        await queryRunner.query('RESET ALL').catch(() => undefined);
+        await queryRunner.release().catch(() => undefined);
+      })());
+    try {
+      await queryRunner.connect();
+      await queryRunner.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+      await this.prepare(queryRunner, guards, false);
+    } catch (error) {
+      await close();
+      throw this.interruption.signal ? new InterruptedError(this.interruption.signal) : new CommandFailedError(`Could not open the run's read connection: ${errorMessage(error)}`);
+    }
+    return { queryRunner, close };
+  }
+
   /** The transaction's settings; returns the backend's identity, to tell later whether it is gone. */
-  private async prepare(queryRunner: QueryRunner, guards: TransactionGuards): Promise<BackendIdentity> {
-    // One round trip (an online run begins a transaction per page): set_config(…, true) is SET LOCAL.
+  private async prepare(queryRunner: QueryRunner, guards: TransactionGuards, local = true): Promise<BackendIdentity> {
+    // One round trip (an online run begins a transaction per page): set_config(…, true) is SET LOCAL (false: for the
+    // session, on a run's reader).
     // - A role under a row-level security policy would see, and migrate, only part of the table: with row security
     //   off, its first query fails instead (the preflight refuses such a role before this point).
     // - PostgreSQL does not notice a vanished client while a session waits on a lock: without
     //   client_connection_check_interval (14+), a run killed or interrupted during such a wait would keep its
     //   transaction and the migration lock until the wait ends.
     const [row] = await queryRunner.query(
-      `SELECT set_config('lock_timeout', $1, true),
-              CASE WHEN $2::text IS NOT NULL THEN set_config('statement_timeout', $2, true) END,
-              set_config('row_security', 'off', true),
+      `SELECT set_config('lock_timeout', $1, $3),
+              CASE WHEN $2::text IS NOT NULL THEN set_config('statement_timeout', $2, $3) END,
+              set_config('row_security', 'off', $3),
               CASE WHEN current_setting('server_version_num')::int >= 140000
-                   THEN set_config('client_connection_check_interval', '500ms', true) END,
+                   THEN set_config('client_connection_check_interval', '500ms', $3) END,
               pid, backend_start::text AS "startedAt"
          FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
       [
         `${Math.trunc(guards.lockTimeoutSeconds * 1000)}ms`,
         guards.statementTimeoutSeconds === undefined ? null : `${Math.trunc(guards.statementTimeoutSeconds * 1000)}ms`,
+        local,
       ],
     );
     return { pid: row.pid, startedAt: row.startedAt };

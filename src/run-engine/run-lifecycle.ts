@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { MigrationRunRepository } from '../audit-store/migration-run.repository';
 import { CommandFailedError, LockedError, UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
@@ -10,7 +10,7 @@ import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruptio
 import { DatabaseTarget } from '../config/database-config';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { TableAccess } from '../database/privilege-check';
-import { GuardedTransaction, GuardedTransactionRunner, NOTHING_CHANGED, TransactionGuards, TransactionOutcome } from './guarded-transaction';
+import { GuardedTransaction, GuardedTransactionRunner, NOTHING_CHANGED, ReadConnection, TransactionGuards, TransactionOutcome } from './guarded-transaction';
 import { acquireSessionMigrationLock, HeldMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
 import { StoppedRunState, stoppedRunError } from './stopped-run';
@@ -44,6 +44,8 @@ export interface RunContext {
   dryRun: boolean;
   database: DatabaseTarget;
   reportFile?: ReportFileWriter;
+  /** Online: the run's read-only connection for pages read ahead (GuardedTransactionRunner.openRunReader). */
+  pageReader?: QueryRunner;
 }
 
 /** Where a job's run starts: its own state, and the pages already committed (a resumed online run's). */
@@ -82,6 +84,8 @@ export interface DataChangeJob<S, R> {
   stopped(state: S, context: RunContext, pages: number): Omit<StoppedRunState, 'pages'>;
   /** The noun for notes: "migration", "revert". */
   readonly noun: string;
+  /** Online: the job reads its pages ahead on a connection of its own (RunContext.pageReader). */
+  readonly readsPagesAside?: boolean;
 }
 
 /**
@@ -157,6 +161,7 @@ export class RunLifecycle {
     const probe = new ThrottleProbe(this.dataSource);
     await this.assertLagVisible(probe);
     const lock = await this.lock(settings);
+    let reader: ReadConnection | undefined;
     let progress: { state: S; pages: number } | undefined;
     let bar: Progress | undefined;
     const runs = (manager = this.dataSource.manager) => new MigrationRunRepository(manager);
@@ -171,6 +176,11 @@ export class RunLifecycle {
       Object.assign(settings, begun.result.settings);
       progress = { state: begun.result.state, pages: begun.result.pages };
       const throttle = new Throttle(settings.throttle ?? DEFAULT_THROTTLE_LIMITS, probe, (line) => this.output.note(line));
+      // Opened once the run's begin has committed, so that a refused begin leaves it unopened.
+      if (job.readsPagesAside) {
+        reader = await this.transactions.openRunReader(settings);
+        context.pageReader = reader.queryRunner;
+      }
       const start = job.position(progress.state);
       bar = createProgress({ enabled: settings.progress === true, total: start.total, stream: this.output.progressStream, unit: start.unit });
       bar.advance(start.done);
@@ -228,6 +238,8 @@ export class RunLifecycle {
       throw stoppedRunError(cause, { ...job.stopped(progress.state, context, progress.pages), pages: progress.pages });
     } finally {
       bar?.stop();
+      context.pageReader = undefined;
+      await reader?.close();
       await lock.release();
     }
   }

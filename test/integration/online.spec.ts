@@ -294,6 +294,33 @@ describe('online mode', () => {
   });
 
   describe('next to other runs and the app', () => {
+    it("an online run reads its pages ahead on a read-only session of its own, outside the pages' transactions", async () => {
+      await fresh();
+      let pages = 0;
+      let seen: { readers: number; readerInTransaction?: boolean; pageInTransaction: boolean } | undefined;
+      const hooks = {
+        afterPageRead: async () => {
+          pages += 1;
+          if (pages !== 2) return; // page 2 was read ahead while page 1's transaction was open
+          const rows: { xid: boolean; state: string; query: string }[] = await db.dataSource.query(
+            `SELECT backend_xid IS NOT NULL AS xid, state, query FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'equipment-migration'`,
+          );
+          const readers = rows.filter((r) => !r.xid && /"pageBytes"/.test(r.query));
+          seen = {
+            readers: readers.length,
+            readerInTransaction: readers[0] && readers[0].state !== 'idle',
+            // Page 1's transaction is open on another session meanwhile (it classifies and writes after this read).
+            pageInTransaction: rows.some((r) => !/"pageBytes"/.test(r.query) && r.state !== 'idle'),
+          };
+        },
+      };
+      const result = await migrate(['--online', '--batch-size', '10'], { hooks });
+      expect(result.exitCode).toBe(0);
+      // The reader has no transaction id and sits idle (autocommit) between reads; the page works on its own session.
+      expect(seen).toEqual({ readers: 1, readerInTransaction: false, pageInTransaction: true });
+    });
+
     it('a session waiting on a page\'s row lock holds the next page back, with the throttle line', async () => {
       await fresh();
       const app: Client = await openSession(db.url);
