@@ -39,9 +39,9 @@ export function connectionOptions(settings: ConnectionSettings): Partial<DataSou
   const common = {
     applicationName: 'equipment-migration',
     connectTimeoutMS: settings.connectTimeoutSeconds * 1000,
-    // A command uses one connection for its transaction and one more for checks; an atomic migration adds the
-    // read-only connection its pages are read on, an online run the connection that holds its session lock.
-    poolSize: 4,
+    // A command uses one connection for its transaction and one more for checks; a migration adds the read-only
+    // connection its pages are read on, an online run the connection that holds its session lock.
+    poolSize: 5,
   };
   if (settings.url) return { ...common, url: settings.url };
   return {

@@ -9,6 +9,12 @@ import { AssessmentColumns, assessmentColumns } from '../database/assessment-col
 import { canonicalAndConsistent } from './skip-predicate';
 import { EquipmentValue } from './equipment-rules';
 
+/** A connection and the queue its statements take turns in. */
+interface StatementTarget {
+  queryRunner: QueryRunner;
+  statements: StatementQueue;
+}
+
 /** One candidate row as the migration reads it. */
 export interface CandidateRow extends AssessmentValues {
   /** The row version read (xmin): writes are guarded by it so a concurrent change is never overwritten. */
@@ -89,12 +95,13 @@ export class AssessmentMigrationRepository {
   private readonly errors: ErrorColumns;
   /** The run's connection takes one statement at a time; a page's read is sent while the last page is written. */
   private readonly statements = new StatementQueue();
-  /** Where pages are read: the reader's connection when there is one, else the transaction's own. */
-  private readonly pageReads: { queryRunner: QueryRunner; statements: StatementQueue };
+  /** The transaction's connection with its queue, and where pages are read: the reader's when there is one, else the same. */
+  private readonly own: StatementTarget;
+  private readonly pageReads: StatementTarget;
 
   /**
    * `runId`: the audit-trail run every written row is recorded under, in the same statement as the write.
-   * `reader`: a read-only connection beside the transaction (GuardedTransaction.openReader) for the keyset pages, so
+   * `reader`: a read-only connection beside the transaction (GuardedTransactionRunner.openReader) for the keyset pages, so
    * the database reads the next page while it writes the last one. Pages read there never see the run's own
    * uncommitted writes, and need not: every page lies past the ones written, and every write is guarded by the row
    * version read. The locked re-reads of rows changed meanwhile stay on the transaction.
@@ -107,7 +114,8 @@ export class AssessmentMigrationRepository {
     this.t = assessmentColumns(queryRunner.connection);
     this.changes = changeColumns(queryRunner.connection);
     this.errors = errorColumns(queryRunner.connection);
-    this.pageReads = reader ? { queryRunner: reader, statements: new StatementQueue() } : { queryRunner, statements: this.statements };
+    this.own = { queryRunner, statements: this.statements };
+    this.pageReads = reader ? { queryRunner: reader, statements: new StatementQueue() } : this.own;
   }
 
   /** Resolves when every statement sent so far, on either connection, has finished (successfully or not). */
@@ -195,7 +203,7 @@ export class AssessmentMigrationRepository {
   private withEmails(
     candidates: SelectQueryBuilder<Assessment>,
     budgetBytes = Number.MAX_SAFE_INTEGER,
-    on: { queryRunner: QueryRunner; statements: StatementQueue } = { queryRunner: this.queryRunner, statements: this.statements },
+    on: StatementTarget = this.own,
   ): Promise<(CandidateRow & { followed: boolean })[]> {
     const [sql, parameters] = candidates.getQueryAndParameters();
     const { users, usersId, usersEmail } = this.t;

@@ -144,19 +144,15 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
 
   async work(transaction: GuardedTransaction, state: MigrationState, context: RunContext, pages: 'all' | 'one') {
     if (state.scope.total === 0) return { state, more: false };
+    // Pages are read on the run's reader (readsPagesAside), outside the transaction: the database reads the next page
+    // while it writes this one.
+    const repository = this.repositories.assessments(transaction.queryRunner, context.runId, context.pageReader);
+    // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
+    transaction.beforeRollback(() => repository.drain());
     if (pages === 'all') {
-      // Pages are read on a connection of their own: the database reads page k+1 while it writes page k.
-      const reader = await transaction.openReader();
-      const repository = this.repositories.assessments(transaction.queryRunner, context.runId, reader.queryRunner);
-      // Statements sent ahead (the next page's read) finish first: the rollback must not queue behind a busy client.
-      transaction.beforeRollback(() => repository.drain());
       await this.allPages(repository, transaction, state, context.reportFile);
-      await reader.close();
       return { state, more: false };
     }
-    // An online run's pages are read on the run's own reader, outside the page's transaction (see onePage).
-    const repository = this.repositories.assessments(transaction.queryRunner, context.runId, context.pageReader);
-    transaction.beforeRollback(() => repository.drain());
     return this.onePage(repository, transaction, state, this.live !== undefined && context.reportFile !== undefined, context.rollbackNote);
   }
 

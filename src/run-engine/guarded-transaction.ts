@@ -25,20 +25,12 @@ export interface GuardedTransaction {
   beforeRollback(cleanup: () => Promise<void>): void;
   /** The server process of the transaction's connection. */
   readonly backendPid: number;
-  /**
-   * A second connection for reads beside the transaction, so the database can read the next page while the
-   * transaction writes the last one. Its own READ ONLY, READ COMMITTED transaction with the same settings (timeouts,
-   * row security off): it takes no row lock and no transaction id, and sees what is committed, never the run's own
-   * uncommitted writes. Closed when the transaction ends at the latest, and under a statement on interruption as the
-   * transaction's own connection is.
-   */
-  openReader(): Promise<ReadConnection>;
 }
 
-/** A read-only connection beside a run's transaction (see GuardedTransaction.openReader). */
+/** A run's read-only connection beside its transactions (see GuardedTransactionRunner.openReader). */
 export interface ReadConnection {
   readonly queryRunner: QueryRunner;
-  /** Ends its transaction and returns the connection to the pool; safe to call more than once. */
+  /** Resets its session settings and returns it to the pool; safe to call more than once. */
   close(): Promise<void>;
 }
 
@@ -94,7 +86,7 @@ const SIGNAL_RACE_MS = 250;
 @Injectable()
 export class GuardedTransactionRunner {
   private active?: QueryRunner;
-  /** Read connections beside the active transaction (closed with it, on interruption too). */
+  /** Open read connections (closed under a statement on interruption, with the active transaction's). */
   private readonly readers = new Set<QueryRunner>();
   /** While COMMIT is in flight the connection must not be closed under it: that would make the outcome unknown. */
   private committing = false;
@@ -175,8 +167,6 @@ export class GuardedTransactionRunner {
     const client = connectionOf(queryRunner);
     client?.once('error', onError);
     const cleanups: (() => Promise<void>)[] = [];
-    const readers: ReadConnection[] = [];
-    const closeReaders = () => Promise.all(readers.map((reader) => reader.close()));
     let backend: BackendIdentity | undefined;
     const transaction: GuardedTransaction = {
       queryRunner,
@@ -184,11 +174,6 @@ export class GuardedTransactionRunner {
       beforeRollback: (cleanup) => void cleanups.push(cleanup),
       get backendPid() {
         return backend!.pid;
-      },
-      openReader: async () => {
-        const reader = await this.openReader(guards);
-        readers.push(reader);
-        return reader;
       },
     };
     let ending: TransactionEnding<T>;
@@ -199,7 +184,6 @@ export class GuardedTransactionRunner {
         if (!plan.lockHeld) await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
         this.interruption.throwIfRaised();
         ending = await work(transaction);
-        await closeReaders();
         if (!ending.commit) {
           await queryRunner.rollbackTransaction();
           settle();
@@ -208,7 +192,6 @@ export class GuardedTransactionRunner {
         this.interruption.throwIfRaised(); // the last moment a signal can still undo the run
       } catch (error) {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-        await closeReaders();
         if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
         const cause = connectionError ?? error;
         // Ctrl-C at a terminal reaches the embedded server too: its connection may end a moment before the signal
@@ -242,37 +225,15 @@ export class GuardedTransactionRunner {
     }
   }
 
-  /** See GuardedTransaction.openReader. */
-  private async openReader(guards: TransactionGuards): Promise<ReadConnection> {
-    const queryRunner = this.dataSource.createQueryRunner();
-    this.readers.add(queryRunner);
-    let closing: Promise<void> | undefined;
-    const close = () =>
-      (closing ??= (async () => {
-        // A connection lost or destroyed on interruption has nothing to end: release it all the same.
-        if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
-        this.readers.delete(queryRunner);
-        await queryRunner.release().catch(() => undefined);
-      })());
-    try {
-      await queryRunner.connect();
-      await queryRunner.startTransaction('READ COMMITTED');
-      await queryRunner.query('SET TRANSACTION READ ONLY');
-      await this.prepare(queryRunner, guards);
-    } catch (error) {
-      await close();
-      throw error;
-    }
-    return { queryRunner, close };
-  }
-
   /**
-   * A read-only connection for a whole online run, whose pages are transactions of their own: autocommit reads (each
-   * its own READ COMMITTED statement, so no snapshot is held between pages and no idle transaction waits through a
-   * throttle pause), with the transactions' settings for the session. They are reset (RESET ALL) before the connection
-   * returns to the pool. Destroyed on interruption while a transaction of the run is active, as that one's is.
+   * A read-only connection for a run's page reads beside its transactions, so the database reads the next page while
+   * a transaction writes the last one. Autocommit reads, each its own READ COMMITTED statement: no row lock, no
+   * transaction id, no snapshot held between pages, no idle transaction waiting through a throttle pause; they see
+   * what is committed, never the run's own uncommitted writes. The transactions' settings (timeouts, row security
+   * off) hold for the session and are reset (RESET ALL) before the connection returns to the pool. Closed under a
+   * statement on interruption while a transaction of the run is active, as that one's connection is.
    */
-  async openRunReader(guards: TransactionGuards): Promise<ReadConnection> {
+  async openReader(guards: TransactionGuards): Promise<ReadConnection> {
     const queryRunner = this.dataSource.createQueryRunner();
     this.readers.add(queryRunner);
     let closing: Promise<void> | undefined;
@@ -288,7 +249,7 @@ export class GuardedTransactionRunner {
       await this.prepare(queryRunner, guards, false);
     } catch (error) {
       await close();
-      throw this.interruption.signal ? new InterruptedError(this.interruption.signal) : new CommandFailedError(`Could not open the run's read connection: ${errorMessage(error)}`);
+      throw new CommandFailedError(`Could not open the connection the pages are read on (${errorMessage(error)}); ${NOTHING_CHANGED}`);
     }
     return { queryRunner, close };
   }

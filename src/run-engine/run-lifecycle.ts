@@ -10,7 +10,7 @@ import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruptio
 import { DatabaseTarget } from '../config/database-config';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { TableAccess } from '../database/privilege-check';
-import { GuardedTransaction, GuardedTransactionRunner, NOTHING_CHANGED, ReadConnection, TransactionGuards, TransactionOutcome } from './guarded-transaction';
+import { GuardedTransaction, GuardedTransactionRunner, NOTHING_CHANGED, TransactionGuards, TransactionOutcome } from './guarded-transaction';
 import { acquireSessionMigrationLock, HeldMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
 import { StoppedRunState, stoppedRunError } from './stopped-run';
@@ -44,7 +44,7 @@ export interface RunContext {
   dryRun: boolean;
   database: DatabaseTarget;
   reportFile?: ReportFileWriter;
-  /** Online: the run's read-only connection for pages read ahead (GuardedTransactionRunner.openRunReader). */
+  /** The run's read-only connection for its page reads, when the job asks for one (DataChangeJob.readsPagesAside). */
   pageReader?: QueryRunner;
 }
 
@@ -84,7 +84,7 @@ export interface DataChangeJob<S, R> {
   stopped(state: S, context: RunContext, pages: number): Omit<StoppedRunState, 'pages'>;
   /** The noun for notes: "migration", "revert". */
   readonly noun: string;
-  /** Online: the job reads its pages ahead on a connection of its own (RunContext.pageReader). */
+  /** The job reads its pages on a connection of its own beside its transactions (RunContext.pageReader). */
   readonly readsPagesAside?: boolean;
 }
 
@@ -124,10 +124,9 @@ export class RunLifecycle {
         reportFile,
         rollbackNote: NOTHING_CHANGED,
       };
-      const { result, committed, acknowledgementLost } =
-        settings.strategy === 'online' && !settings.dryRun
-          ? await this.online(job, settings, context)
-          : await this.atomic(job, settings, context);
+      const { result, committed, acknowledgementLost } = await this.withPageReader(job, settings, context, () =>
+        settings.strategy === 'online' && !settings.dryRun ? this.online(job, settings, context) : this.atomic(job, settings, context),
+      );
       // The outcome is settled: nothing from here on may be reported as a rollback.
       if (acknowledgementLost) {
         this.output.note(`Note: the connection was lost while committing; run ${context.runId} is recorded, so the ${job.noun} committed`);
@@ -161,7 +160,6 @@ export class RunLifecycle {
     const probe = new ThrottleProbe(this.dataSource);
     await this.assertLagVisible(probe);
     const lock = await this.lock(settings);
-    let reader: ReadConnection | undefined;
     let progress: { state: S; pages: number } | undefined;
     let bar: Progress | undefined;
     const runs = (manager = this.dataSource.manager) => new MigrationRunRepository(manager);
@@ -176,11 +174,6 @@ export class RunLifecycle {
       Object.assign(settings, begun.result.settings);
       progress = { state: begun.result.state, pages: begun.result.pages };
       const throttle = new Throttle(settings.throttle ?? DEFAULT_THROTTLE_LIMITS, probe, (line) => this.output.note(line));
-      // Opened once the run's begin has committed, so that a refused begin leaves it unopened.
-      if (job.readsPagesAside) {
-        reader = await this.transactions.openRunReader(settings);
-        context.pageReader = reader.queryRunner;
-      }
       const start = job.position(progress.state);
       bar = createProgress({ enabled: settings.progress === true, total: start.total, stream: this.output.progressStream, unit: start.unit });
       bar.advance(start.done);
@@ -238,9 +231,20 @@ export class RunLifecycle {
       throw stoppedRunError(cause, { ...job.stopped(progress.state, context, progress.pages), pages: progress.pages });
     } finally {
       bar?.stop();
-      context.pageReader = undefined;
-      await reader?.close();
       await lock.release();
+    }
+  }
+
+  /** Runs `run` with the job's page reader open (when it asks for one), and closes it after, whatever the outcome. */
+  private async withPageReader<T>(job: DataChangeJob<unknown, unknown>, settings: RunSettings, context: RunContext, run: () => Promise<T>): Promise<T> {
+    if (!job.readsPagesAside) return run();
+    const reader = await this.transactions.openReader(settings);
+    context.pageReader = reader.queryRunner;
+    try {
+      return await run();
+    } finally {
+      context.pageReader = undefined;
+      await reader.close();
     }
   }
 
