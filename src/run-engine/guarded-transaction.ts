@@ -6,6 +6,7 @@ import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruptio
 import { errorMessage, fatalKind } from '../database/postgres-errors';
 import { acquireMigrationLock } from './migration-lock';
 import { BackendIdentity, CommitLookup } from './commit-lookup';
+import { ConnectionWatch, destroyConnection, watchConnection } from '../database/pg-client';
 
 export interface TransactionGuards {
   /** Seconds to wait for another run's lock before giving up (exit 3). */
@@ -27,9 +28,16 @@ export interface GuardedTransaction {
   readonly backendPid: number;
 }
 
-/** A run's read-only connection beside its transactions (see GuardedTransactionRunner.openReader). */
-export interface ReadConnection {
+/**
+ * A connection a run holds for its whole length, the transactions' settings set once for the session (see
+ * GuardedTransactionRunner.openReader and openWriter).
+ */
+export interface HeldConnection {
   readonly queryRunner: QueryRunner;
+  /** Its server process, to tell after a lost COMMIT answer whether it is gone. */
+  readonly backend: BackendIdentity;
+  /** The error the connection failed with while held, if it did (idle between transactions, say). */
+  readonly lost?: Error;
   /** Resets its session settings and returns it to the pool; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -53,6 +61,8 @@ export interface TransactionOutcome<T> {
 export interface TransactionPlan {
   /** The run already holds the migration lock on a connection of its own (an online run's session lock). */
   lockHeld?: boolean;
+  /** The connection to run on, held by the run (openWriter), in place of one from the pool for this transaction. */
+  connection?: HeldConnection;
   /** After a COMMIT whose answer was lost: whether this transaction committed (default: the run's row is recorded). */
   committed?: (manager: EntityManager) => Promise<boolean>;
   /** Whether the run's outcome is settled when this transaction ends (default true; false for an online run's pages). */
@@ -86,8 +96,8 @@ const SIGNAL_RACE_MS = 250;
 @Injectable()
 export class GuardedTransactionRunner {
   private active?: QueryRunner;
-  /** Open read connections (closed under a statement on interruption, with the active transaction's). */
-  private readonly readers = new Set<QueryRunner>();
+  /** Held connections (closed under a statement on interruption, with the active transaction's). */
+  private readonly held = new Set<QueryRunner>();
   /** While COMMIT is in flight the connection must not be closed under it: that would make the outcome unknown. */
   private committing = false;
 
@@ -106,7 +116,7 @@ export class GuardedTransactionRunner {
       const connection = this.active;
       setTimeout(() => {
         if (connection && this.active === connection && !this.committing) {
-          for (const reader of this.readers) destroyConnection(reader);
+          for (const connection of this.held) destroyConnection(connection);
           destroyConnection(connection);
         }
       }, INTERRUPT_GRACE_MS).unref();
@@ -153,7 +163,10 @@ export class GuardedTransactionRunner {
     const settle = () => {
       if (plan.settles !== false) this.interruption.settle();
     };
-    const queryRunner = this.dataSource.createQueryRunner();
+    const held = plan.connection;
+    // A held connection that failed while idle says why here, before anything is sent on it.
+    if (held?.lost) throw this.explain(held.lost, guards, plan.rollbackNote);
+    const queryRunner = held?.queryRunner ?? this.dataSource.createQueryRunner();
     try {
       await queryRunner.connect();
     } catch (error) {
@@ -162,10 +175,7 @@ export class GuardedTransactionRunner {
     this.active = queryRunner;
     // A connection that fails while idle (the server terminated it, the network dropped) says why here, not in the
     // next query's error (TypeORM has released the runner by then).
-    let connectionError: Error | undefined;
-    const onError = (error: Error) => (connectionError = error);
-    const client = connectionOf(queryRunner);
-    client?.once('error', onError);
+    const watch = watchConnection(queryRunner);
     const cleanups: (() => Promise<void>)[] = [];
     let backend: BackendIdentity | undefined;
     const transaction: GuardedTransaction = {
@@ -179,8 +189,14 @@ export class GuardedTransactionRunner {
     let ending: TransactionEnding<T>;
     try {
       try {
-        await queryRunner.startTransaction('READ COMMITTED');
-        backend = await this.prepare(queryRunner, guards);
+        if (held) {
+          // One statement: the held session is READ COMMITTED and has the settings already (see openWriter).
+          await queryRunner.startTransaction();
+          backend = held.backend;
+        } else {
+          await queryRunner.startTransaction('READ COMMITTED');
+          backend = await this.prepare(queryRunner, guards);
+        }
         if (!plan.lockHeld) await acquireMigrationLock(queryRunner, guards.waitForLockSeconds);
         this.interruption.throwIfRaised();
         ending = await work(transaction);
@@ -193,7 +209,7 @@ export class GuardedTransactionRunner {
       } catch (error) {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
         if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
-        const cause = connectionError ?? error;
+        const cause = watch.lost ?? error;
         // Ctrl-C at a terminal reaches the embedded server too: its connection may end a moment before the signal
         // reaches this process. A lost connection and a signal in the same instant are the signal's.
         if (fatalKind(cause) === 'connection-lost') await this.signalWithin(SIGNAL_RACE_MS);
@@ -204,7 +220,7 @@ export class GuardedTransactionRunner {
       try {
         await queryRunner.commitTransaction();
       } catch (error) {
-        const lost = connectionError ?? error;
+        const lost = watch.lost ?? error;
         if (fatalKind(lost) !== 'connection-lost') {
           // The database answered COMMIT with an error (a deferred constraint, a serialization failure): rolled back.
           throw new CommandFailedError(`The commit failed: ${errorMessage(error)}; ${plan.rollbackNote ?? NOTHING_CHANGED}`);
@@ -219,9 +235,9 @@ export class GuardedTransactionRunner {
       return { result: ending.result, committed: true, acknowledgementLost: false };
     } finally {
       this.active = undefined;
-      // The pooled client outlives this transaction (an online run takes one per page): no listener may pile up on it.
-      client?.removeListener('error', onError);
-      await queryRunner.release().catch(() => undefined);
+      // The client outlives this transaction (a pooled or held one): no listener may pile up on it.
+      watch.stop();
+      if (!held) await queryRunner.release().catch(() => undefined);
     }
   }
 
@@ -229,35 +245,60 @@ export class GuardedTransactionRunner {
    * A read-only connection for a run's page reads beside its transactions, so the database reads the next page while
    * a transaction writes the last one. Autocommit reads, each its own READ COMMITTED statement: no row lock, no
    * transaction id, no snapshot held between pages, no idle transaction waiting through a throttle pause; they see
-   * what is committed, never the run's own uncommitted writes. The transactions' settings (timeouts, row security
-   * off) hold for the session and are reset (RESET ALL) before the connection returns to the pool. Closed under a
+   * what is committed, never the run's own uncommitted writes.
+   */
+  openReader(guards: TransactionGuards): Promise<HeldConnection> {
+    return this.hold(guards, 'READ COMMITTED, READ ONLY', 'the connection the pages are read on');
+  }
+
+  /**
+   * The connection an online run's transactions all run on (TransactionPlan.connection): its settings are set once,
+   * so each page's transaction costs one statement to begin instead of three, and no pool checkout.
+   */
+  openWriter(guards: TransactionGuards): Promise<HeldConnection> {
+    return this.hold(guards, 'READ COMMITTED', "the connection the run's transactions run on");
+  }
+
+  /**
+   * A connection held for the run: the transactions' settings (timeouts, row security off) and the characteristics
+   * of its transactions hold for the session, and are reset (RESET ALL) before it returns to the pool. Closed under a
    * statement on interruption while a transaction of the run is active, as that one's connection is.
    */
-  async openReader(guards: TransactionGuards): Promise<ReadConnection> {
+  private async hold(guards: TransactionGuards, characteristics: string, what: string): Promise<HeldConnection> {
     const queryRunner = this.dataSource.createQueryRunner();
-    this.readers.add(queryRunner);
+    this.held.add(queryRunner);
+    let watch: ConnectionWatch | undefined;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        this.readers.delete(queryRunner);
-        await queryRunner.query('RESET ALL').catch(() => undefined);
+        this.held.delete(queryRunner);
+        watch?.stop();
+        if (!watch?.lost) await queryRunner.query('RESET ALL').catch(() => undefined);
         await queryRunner.release().catch(() => undefined);
       })());
     try {
       await queryRunner.connect();
-      await queryRunner.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
-      await this.prepare(queryRunner, guards, false);
+      watch = watchConnection(queryRunner);
+      await queryRunner.query(`SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ${characteristics}`);
+      const backend = await this.prepare(queryRunner, guards, false);
+      const lost = watch;
+      return {
+        queryRunner,
+        backend,
+        get lost() {
+          return lost.lost;
+        },
+        close,
+      };
     } catch (error) {
       await close();
-      throw new CommandFailedError(`Could not open the connection the pages are read on (${errorMessage(error)}); ${NOTHING_CHANGED}`);
+      throw new CommandFailedError(`Could not open ${what} (${errorMessage(error)}); ${NOTHING_CHANGED}`);
     }
-    return { queryRunner, close };
   }
 
   /** The transaction's settings; returns the backend's identity, to tell later whether it is gone. */
   private async prepare(queryRunner: QueryRunner, guards: TransactionGuards, local = true): Promise<BackendIdentity> {
-    // One round trip (an online run begins a transaction per page): set_config(…, true) is SET LOCAL (false: for the
-    // session, on a run's reader).
+    // One round trip: set_config(…, true) is SET LOCAL (false: for the session, on a held connection).
     // - A role under a row-level security policy would see, and migrate, only part of the table: with row security
     //   off, its first query fails instead (the preflight refuses such a role before this point).
     // - PostgreSQL does not notice a vanished client while a session waits on a lock: without
@@ -329,20 +370,4 @@ export class GuardedTransactionRunner {
         return new CommandFailedError(`Failed: ${detail}; ${note}`);
     }
   }
-}
-
-interface PgClient {
-  once(event: 'error', listener: (error: Error) => void): void;
-  removeListener(event: 'error', listener: (error: Error) => void): void;
-  connection?: { stream?: { destroy(): void } };
-}
-
-/** The node-postgres client under a TypeORM query runner. */
-function connectionOf(queryRunner: QueryRunner): PgClient | undefined {
-  return (queryRunner as unknown as { databaseConnection?: PgClient }).databaseConnection;
-}
-
-/** Closes the socket under a query runner: PostgreSQL then rolls back its transaction and releases its locks. */
-function destroyConnection(queryRunner: QueryRunner): void {
-  connectionOf(queryRunner)?.connection?.stream?.destroy();
 }

@@ -1,5 +1,7 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { LockedError } from '../cli/cli-errors';
+import { watchConnection } from '../database/pg-client';
+import type { ProbeConnection } from './throttle';
 
 /** Advisory lock key shared by every command that changes equipment data ('EQMG'). */
 export const EQUIPMENT_MIGRATION_LOCK_KEY = 0x45514d47;
@@ -29,8 +31,11 @@ async function takeLock(queryRunner: QueryRunner, take: 'pg_try_advisory_xact_lo
 
 /** The session-level migration lock of an online run, held on a connection of its own for the whole run. */
 export interface HeldMigrationLock {
-  /** Throws when the lock's connection is gone (and with it the lock): the run must stop before its next page. */
-  assertHeld(): Promise<void>;
+  /**
+   * The lock's connection. PostgreSQL drops a session lock with its connection, so a statement that succeeds on it
+   * shows the lock still held: the run's throttle probes run here, before each page and before each page's commit.
+   */
+  readonly connection: ProbeConnection;
   release(): Promise<void>;
 }
 
@@ -47,15 +52,27 @@ export async function acquireSessionMigrationLock(dataSource: DataSource, waitSe
     await queryRunner.release().catch(() => undefined);
     throw error;
   }
+  const watch = watchConnection(queryRunner);
   return {
-    assertHeld: async () => {
-      await queryRunner.query('SELECT 1');
+    connection: {
+      query: (sql, parameters) => {
+        // Idle when it ended, the session leaves TypeORM's "already released" behind: name what was lost, and why.
+        const lost = watch.lost;
+        return lost ? Promise.reject(lockSessionLost(lost)) : queryRunner.query(sql, parameters);
+      },
     },
     release: async () => {
       await queryRunner.query('SELECT pg_advisory_unlock($1)', [EQUIPMENT_MIGRATION_LOCK_KEY]).catch(() => undefined);
+      watch.stop();
       await queryRunner.release().catch(() => undefined);
     },
   };
+}
+
+/** The lock's session ended: an error that reads as the lost connection it is (its SQLSTATE kept). */
+function lockSessionLost(cause: Error): Error {
+  const error = new Error(`the session holding the migration lock ended: ${cause.message}`);
+  return Object.assign(error, { code: (cause as { code?: string }).code ?? '08006' });
 }
 
 /** Whether some session holds the migration lock on this database now (advisory locks are per database) (for telling a live online run from one whose process died). */

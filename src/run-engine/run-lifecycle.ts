@@ -10,7 +10,7 @@ import { INTERRUPTION, InterruptedError, Interruption } from '../cli/interruptio
 import { DatabaseTarget } from '../config/database-config';
 import { DatabaseConnection } from '../database/database-connection.service';
 import { TableAccess } from '../database/privilege-check';
-import { GuardedTransaction, GuardedTransactionRunner, NOTHING_CHANGED, TransactionGuards, TransactionOutcome } from './guarded-transaction';
+import { GuardedTransaction, GuardedTransactionRunner, HeldConnection, NOTHING_CHANGED, TransactionGuards, TransactionOutcome } from './guarded-transaction';
 import { acquireSessionMigrationLock, HeldMigrationLock } from './migration-lock';
 import { ReportFileWriter } from './report-file.writer';
 import { StoppedRunState, stoppedRunError } from './stopped-run';
@@ -94,8 +94,8 @@ export interface DataChangeJob<S, R> {
  * transactions as the strategy cuts them, and end it: a dry run rolls back; otherwise the report is finished before
  * the commit and reaches its path only after it; a failure after the commit is never reported as a rollback.
  * - atomic: one transaction (transaction-scoped advisory lock); everything or nothing.
- * - online: the session-level lock on a connection of its own; a transaction to begin, one per page (each recording
- *   the run's checkpoint), one to end. Stopped part-way, the run is marked interrupted or failed and the last line
+ * - online: the session-level lock on a connection of its own (the throttle probes it); a transaction to begin, then
+ *   on one held connection one per page (each recording the run's checkpoint) and one to end. Stopped part-way, the run is marked interrupted or failed and the last line
  *   says how far it got and how to go on (exit 130/143/4).
  */
 @Injectable()
@@ -124,9 +124,10 @@ export class RunLifecycle {
         reportFile,
         rollbackNote: NOTHING_CHANGED,
       };
-      const { result, committed, acknowledgementLost } = await this.withPageReader(job, settings, context, () =>
-        settings.strategy === 'online' && !settings.dryRun ? this.online(job, settings, context) : this.atomic(job, settings, context),
-      );
+      const { result, committed, acknowledgementLost } =
+        settings.strategy === 'online' && !settings.dryRun
+          ? await this.online(job, settings, context)
+          : await this.withPageReader(job, settings, context, () => this.atomic(job, settings, context));
       // The outcome is settled: nothing from here on may be reported as a rollback.
       if (acknowledgementLost) {
         this.output.note(`Note: the connection was lost while committing; run ${context.runId} is recorded, so the ${job.noun} committed`);
@@ -157,11 +158,14 @@ export class RunLifecycle {
   }
 
   private async online<S, R>(job: DataChangeJob<S, R>, settings: RunSettings, context: RunContext) {
-    const probe = new ThrottleProbe(this.dataSource);
-    await this.assertLagVisible(probe);
+    await this.assertLagVisible(new ThrottleProbe(this.dataSource));
     const lock = await this.lock(settings);
+    // On the lock's connection, each probe also shows the lock still held: before each page, and before its commit.
+    const probe = new ThrottleProbe(lock.connection);
     let progress: { state: S; pages: number } | undefined;
     let bar: Progress | undefined;
+    let writer: HeldConnection | undefined;
+    let closeReader: (() => Promise<void>) | undefined;
     const runs = (manager = this.dataSource.manager) => new MigrationRunRepository(manager);
     try {
       const begun = await this.transactions.run(
@@ -173,12 +177,14 @@ export class RunLifecycle {
       if (begun.result.runId) context.runId = begun.result.runId;
       Object.assign(settings, begun.result.settings);
       progress = { state: begun.result.state, pages: begun.result.pages };
+      // Opened once the settings are final (a resumed run's recorded guards), which then hold for their sessions.
+      writer = await this.transactions.openWriter(settings);
+      closeReader = await this.openPageReader(job, settings, context);
       const throttle = new Throttle(settings.throttle ?? DEFAULT_THROTTLE_LIMITS, probe, (line) => this.output.note(line));
       const start = job.position(progress.state);
       bar = createProgress({ enabled: settings.progress === true, total: start.total, stream: this.output.progressStream, unit: start.unit });
       bar.advance(start.done);
       for (let more = start.total > 0; more; ) {
-        await lock.assertHeld();
         await throttle.beforePage(() => this.transactions.checkpoint());
         const before: { state: S; pages: number } = progress;
         // Until a page has committed, a rolled-back page means nothing was changed.
@@ -195,6 +201,7 @@ export class RunLifecycle {
           },
           {
             lockHeld: true,
+            connection: writer,
             settles: false,
             rollbackNote: context.rollbackNote,
             // After a lost COMMIT answer: the page committed if the run's checkpoint moved past it.
@@ -216,6 +223,7 @@ export class RunLifecycle {
         async (transaction) => ({ commit: true, result: await job.end(transaction, finalState, context) }),
         {
           lockHeld: true,
+          connection: writer,
           rollbackNote: LAST_STEP_ROLLED_BACK,
           committed: async (manager) => (await runs(manager).findStatus(context.runId)) === 'completed',
         },
@@ -231,21 +239,31 @@ export class RunLifecycle {
       throw stoppedRunError(cause, { ...job.stopped(progress.state, context, progress.pages), pages: progress.pages });
     } finally {
       bar?.stop();
+      await closeReader?.();
+      await writer?.close();
       await lock.release();
     }
   }
 
   /** Runs `run` with the job's page reader open (when it asks for one), and closes it after, whatever the outcome. */
   private async withPageReader<T>(job: DataChangeJob<unknown, unknown>, settings: RunSettings, context: RunContext, run: () => Promise<T>): Promise<T> {
-    if (!job.readsPagesAside) return run();
-    const reader = await this.transactions.openReader(settings);
-    context.pageReader = reader.queryRunner;
+    const close = await this.openPageReader(job, settings, context);
     try {
       return await run();
     } finally {
+      await close();
+    }
+  }
+
+  /** Opens the job's page reader (RunContext.pageReader) when it asks for one; returns how to close it. */
+  private async openPageReader(job: DataChangeJob<unknown, unknown>, settings: RunSettings, context: RunContext): Promise<() => Promise<void>> {
+    if (!job.readsPagesAside) return async () => undefined;
+    const reader = await this.transactions.openReader(settings);
+    context.pageReader = reader.queryRunner;
+    return async () => {
       context.pageReader = undefined;
       await reader.close();
-    }
+    };
   }
 
   /** Pre-flight: a role that cannot see its standbys' positions cannot be throttled on them (exit 2, nothing done). */

@@ -1,4 +1,3 @@
-import { DataSource } from 'typeorm';
 
 /** What holds an online run between pages (issue 13: --max-replication-lag, --max-blocked-sessions, --pause, --max-throttle). */
 export interface ThrottleLimits {
@@ -71,13 +70,18 @@ interface WalSample {
 
 const MAX_SAMPLES = 1000;
 
-/** Reads the throttle's signals through the DataSource's pool, never on the connection of the page in flight. */
+/** Where the probe's statements run: the DataSource's pool, or one connection (an online run's lock's). */
+export interface ProbeConnection {
+  query(sql: string, parameters?: unknown[]): Promise<any>;
+}
+
+/** Reads the throttle's signals, never on the connection of the page in flight. */
 export class ThrottleProbe {
   // When (by this probe's clock) the primary's WAL was first seen to reach each position: the lower bound below.
   private samples: WalSample[] = [];
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: ProbeConnection,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -95,7 +99,7 @@ export class ThrottleProbe {
    * fresh measurement; while the standby is reported behind it is taken as it is: the error is to wait, not to rush.)
    */
   async replicationLagSeconds(): Promise<number | null> {
-    const rows: StandbyRow[] = await this.dataSource.query(STANDBYS_SQL);
+    const rows: StandbyRow[] = await this.connection.query(STANDBYS_SQL);
     const at = this.now();
     const current = BigInt(rows[0].current_pos);
     const standbys = rows.filter((row) => row.pid !== null);
@@ -104,7 +108,7 @@ export class ThrottleProbe {
       return null;
     }
     if (standbys.some((row) => row.state === null)) {
-      const [{ role }] = await this.dataSource.query('SELECT current_user AS role');
+      const [{ role }] = await this.connection.query('SELECT current_user AS role');
       throw new ReplicationLagHiddenError(
         `Cannot measure replica lag: pg_stat_replication hides the standbys' positions from role "${role}"; grant it pg_monitor (or pg_read_all_stats)`,
       );
@@ -119,7 +123,7 @@ export class ThrottleProbe {
   /** How many other sessions wait on a lock held by any of these backends, directly or queued behind another waiter. */
   async blockedSessions(pids: number[]): Promise<number> {
     if (pids.length === 0) return 0;
-    const [row] = await this.dataSource.query(BLOCKED_SESSIONS_SQL, [pids]);
+    const [row] = await this.connection.query(BLOCKED_SESSIONS_SQL, [pids]);
     return row.blocked;
   }
 

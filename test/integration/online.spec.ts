@@ -204,6 +204,33 @@ describe('online mode', () => {
       await expectResumeFinishes(runId);
     });
 
+    it("the lock's session lost while a page is open: that page rolls back, the run stops part-way (exit 4), --resume finishes", async () => {
+      await fresh();
+      let pagesWritten = 0;
+      const hooks = {
+        afterPageWrite: async (written: number[]) => {
+          if (written.length === 0 || ++pagesWritten !== 3) return;
+          // The third page has written and is not committed: end the session that holds the run's lock.
+          const [{ terminated }] = await db.dataSource.query(
+            `SELECT count(pg_terminate_backend(l.pid))::int AS terminated FROM pg_locks AS l
+              WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          );
+          expect(terminated).toBe(1);
+        },
+      };
+      const result = await migrate(['--online', '--batch-size', '10'], { hooks });
+      expect(result.exitCode).toBe(ExitCode.StoppedPartWay);
+      expect(result.stderr.at(-1)).toMatch(
+        /^Stopped part-way: Lost the database connection \((the session holding the migration lock ended: )?terminating connection due to administrator command\); the page was rolled back; /,
+      );
+      const runId = runIdIn(result.stdout.join('\n'))!;
+      const state = await committed(runId);
+      // Only the pages before the third committed: none after the lock was gone.
+      expect((await runRow(runId)).checkpoint.pages).toBe(2);
+      expect(state.changed).toBe(state.changes);
+      await expectResumeFinishes(runId);
+    });
+
     it('an interrupted run, reverted with --online, gives the start back; rows changed meanwhile are kept as conflicts', async () => {
       await fresh();
       const failed = await migrate(['--online', '--batch-size', '10', '--max-errors', '5']);
@@ -319,6 +346,35 @@ describe('online mode', () => {
       expect(result.exitCode).toBe(0);
       // The reader has no transaction id and sits idle (autocommit) between reads; the page works on its own session.
       expect(seen).toEqual({ readers: 1, readerInTransaction: false, pageInTransaction: true });
+    });
+
+    it("an online run's transactions all run on one session of its own; its throttle probes run on its lock's", async () => {
+      await fresh();
+      const seen: { writer?: number; lockHolder: number; lockSessionLastQuery: string }[] = [];
+      const hooks = {
+        afterPageWrite: async (written: number[]) => {
+          if (written.length === 0) return;
+          const rows: { pid: number; xid: boolean; query: string }[] = await db.dataSource.query(
+            `SELECT pid, backend_xid IS NOT NULL AS xid, query FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'equipment-migration'`,
+          );
+          const [{ pid: lockHolder }] = await db.dataSource.query(
+            `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          );
+          // The page's transaction has written, so it alone has a transaction id.
+          const writers = rows.filter((r) => r.xid);
+          expect(writers).toHaveLength(1);
+          seen.push({ writer: writers[0].pid, lockHolder, lockSessionLastQuery: rows.find((r) => r.pid === lockHolder)!.query });
+        },
+      };
+      const result = await migrate(['--online', '--batch-size', '10'], { hooks });
+      expect(result.exitCode).toBe(0);
+      expect(seen.length).toBeGreaterThan(5);
+      expect(new Set(seen.map((s) => s.writer)).size).toBe(1);
+      expect(new Set(seen.map((s) => s.lockHolder)).size).toBe(1);
+      expect(seen[0].writer).not.toBe(seen[0].lockHolder);
+      // Before each page the replica-lag probe ran on the lock's session: it doubles as the check that the lock is held.
+      for (const s of seen) expect(s.lockSessionLastQuery).toMatch(/pg_stat_replication/);
     });
 
     it('a session waiting on a page\'s row lock holds the next page back, with the throttle line', async () => {

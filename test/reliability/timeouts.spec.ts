@@ -34,6 +34,12 @@ describe('bounded waits (real PostgreSQL)', () => {
     expect(JSON.parse(row.equipment)).toEqual(['no_equipment', 'full_gym']);
   });
 
+  async function restoreSamples(): Promise<void> {
+    await truncateAll(db.dataSource);
+    await db.dataSource.query('TRUNCATE equipment_migration_runs, equipment_migration_changes, equipment_migration_errors');
+    await insertSamples(db.dataSource, samples);
+  }
+
   /** Runs `work` while the other session holds a row lock (SELECT … FOR UPDATE, transaction left open) on TARGET_ID. */
   async function whileRowLocked<T>(work: () => Promise<T>): Promise<T> {
     await session.query('BEGIN');
@@ -86,6 +92,33 @@ describe('bounded waits (real PostgreSQL)', () => {
       expect(result.stderr).toContain('rolled back, nothing was changed');
       expect(result.stdout).not.toContain('Migration completed successfully!');
       await expectNothingChanged(before);
+    });
+
+    it('--online --lock-timeout 1: the page on the locked row gives up after 1s (exit 4), the pages before it stay', async () => {
+      const before = await snapshotAssessments(db.dataSource);
+      const result = await whileRowLocked(() =>
+        cli(['migrate-equipment', '--online', '--lock-timeout', '1', '--batch-size', '7', '--no-progress'], { timeoutMs: 30000 }),
+      );
+      expect({ exitCode: result.exitCode, signal: result.signal }).toEqual({ exitCode: 4, signal: null });
+      expect(result.stderr).toMatch(/Gave up waiting for a row lock after 1s \(lock_timeout, --lock-timeout\)/);
+      expect(result.stderr).toContain('the page was rolled back');
+      const runId = /Online run ([0-9a-f-]{36})/.exec(result.stdout)![1];
+      const [{ pages, lastId }] = await db.dataSource.query(
+        `SELECT (checkpoint->>'pages')::int AS pages, (checkpoint->>'lastId')::int AS "lastId" FROM equipment_migration_runs WHERE id = $1`,
+        [runId],
+      );
+      expect(pages).toBeGreaterThan(0);
+      expect(lastId).toBeLessThan(TARGET_ID);
+      const after = await snapshotAssessments(db.dataSource);
+      expect(after.find((row) => row.id === TARGET_ID)).toEqual(before.find((row) => row.id === TARGET_ID));
+
+      // Resumed without --lock-timeout, the run keeps the one it recorded: the locked row stops it again after 1s.
+      const resumed = await whileRowLocked(() => cli(['migrate-equipment', '--online', '--resume', runId, '--no-progress'], { timeoutMs: 30000 }));
+      expect({ exitCode: resumed.exitCode, signal: resumed.signal }).toEqual({ exitCode: 4, signal: null });
+      expect(resumed.stderr).toMatch(/Gave up waiting for a row lock after 1s \(lock_timeout, --lock-timeout\)/);
+      const finished = await cli(['migrate-equipment', '--online', '--resume', runId, '--no-progress'], { timeoutMs: 30000 });
+      expect({ exitCode: finished.exitCode, last: finished.stdout.trim().split('\n').at(-1) }).toEqual({ exitCode: 0, last: 'Migration completed successfully!' });
+      await restoreSamples(); // the legacy data the other tests start from
     });
 
     it('--lock-timeout 0 --statement-timeout 1: the statement timeout still bounds the wait', async () => {

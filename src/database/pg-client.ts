@@ -1,0 +1,41 @@
+import { QueryRunner } from 'typeorm';
+
+/** What this project uses of the node-postgres client under a TypeORM query runner. */
+export interface PgClient {
+  on(event: 'error', listener: (error: Error) => void): void;
+  once(event: 'error', listener: (error: Error) => void): void;
+  removeListener(event: 'error', listener: (error: Error) => void): void;
+  connection?: { stream?: { destroy(): void } };
+}
+
+/** The node-postgres client under a TypeORM query runner (once connected). */
+export function connectionOf(queryRunner: QueryRunner): PgClient | undefined {
+  return (queryRunner as unknown as { databaseConnection?: PgClient }).databaseConnection;
+}
+
+/** Closes the socket under a query runner: PostgreSQL then rolls back its transaction and releases its locks. */
+export function destroyConnection(queryRunner: QueryRunner): void {
+  connectionOf(queryRunner)?.connection?.stream?.destroy();
+}
+
+/**
+ * Keeps the error a held connection fails with while idle (the server terminated it, the network dropped).
+ * TypeORM then releases the query runner, and its next query would only say "Query runner already released".
+ */
+export interface ConnectionWatch {
+  readonly lost?: Error;
+  stop(): void;
+}
+
+export function watchConnection(queryRunner: QueryRunner): ConnectionWatch {
+  const client = connectionOf(queryRunner);
+  let lost: Error | undefined;
+  const onError = (error: Error) => (lost ??= error);
+  client?.on('error', onError);
+  return {
+    get lost() {
+      return lost;
+    },
+    stop: () => client?.removeListener('error', onError),
+  };
+}
