@@ -139,6 +139,7 @@ export class MigrationPages {
         this.writeValidator.checked({
           id: row.id,
           version: row.version,
+          read: row,
           equipment: outcome.write.equipment,
           clearItems: outcome.write.items === 'clear',
           reassessmentRequired: outcome.write.reassessmentRequired,

@@ -274,6 +274,18 @@ describe('hostile data (real PostgreSQL, property-based)', () => {
 
         expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: [] });
         expectSoundRun(before, await readRows(db.dataSource), result, report!);
+        // Each written row's audit row holds, exactly, what the row held before (the values read, sent with the write).
+        const recorded: { id: number; user_id: number; equipment: string | null; items: string | null; flag: boolean }[] = await db.dataSource.query(
+          `SELECT assessment_id AS id, user_id, previous_equipment::text AS equipment, previous_items::text AS items, previous_reassessment_required AS flag
+             FROM equipment_migration_changes WHERE run_id = $1 ORDER BY assessment_id`,
+          [report!.run.id],
+        );
+        expect(recorded).toHaveLength(report!.summary.migrated + report!.summary.flagged);
+        const original = new Map(before.map((r) => [r.id, r]));
+        for (const r of recorded) {
+          const o = original.get(r.id)!;
+          expect(r).toEqual({ id: o.id, user_id: o.user_id, equipment: o.equipment, items: o.items, flag: o.flag });
+        }
       }),
       { numRuns: 40, endOnFailure: true, seed },
     );
