@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run bench -- --rows N [--rows M] [--batch-size B] [--fresh]`
+// `npm run bench -- --rows N [--rows M] [--batch-size B] [--repeat R] [--fresh]`
 // Generates N assessments (the realistic mix) in a template database, then measures, each as a separate process on
 // a fresh copy: the plain SQL floor, the audit floor, migrate-equipment --dry-run, migrate-equipment (real), and a
 // naive TypeORM loop; then the app's view (issue 13): the app's write latency, from a second process
@@ -50,17 +50,27 @@ const NAIVE_MAX_ROWS = 100_000;
 const SAMPLE_OPTIONS = (rows) => ({ count: rows, seed: 42, emailPrefix: 'bench.' }); // the realistic mix
 const RESULTS = path.join(ROOT, 'bench', 'results');
 
+const USAGE = 'npm run bench -- --rows N [--rows M] [--batch-size B] [--repeat R] [--fresh]';
+/**
+ * How many times the floors and the two runs are measured at a size (alternating, each on a fresh copy) when
+ * --repeat is not given: the median is what is printed and compared. A single run carries a second of this
+ * machine's noise at 1,000,000 rows; beyond that size one round already takes minutes.
+ */
+const defaultRepeat = (rows) => (rows <= 1_000_000 ? 3 : 1);
+
 function parseArgs(argv) {
-  const options = { rows: [], batchSize: undefined, fresh: false };
+  const options = { rows: [], batchSize: undefined, fresh: false, repeat: undefined };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     if (arg === '--rows') options.rows.push(...argv[++i].split(',').map((v) => Number(v.replace(/_/g, ''))));
     else if (arg === '--batch-size') options.batchSize = Number(argv[++i]);
     else if (arg === '--fresh') options.fresh = true;
-    else throw new Error(`unknown argument ${arg} (usage: npm run bench -- --rows N [--rows M] [--batch-size B] [--fresh])`);
+    else if (arg === '--repeat') options.repeat = Number(argv[++i]);
+    else throw new Error(`unknown argument ${arg} (usage: ${USAGE})`);
   }
   if (options.rows.length === 0) options.rows.push(100_000);
   for (const n of options.rows) if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--rows must be a positive integer`);
+  if (options.repeat !== undefined && !(Number.isSafeInteger(options.repeat) && options.repeat >= 1)) throw new Error(`--repeat must be a positive integer`);
   return options;
 }
 
@@ -325,37 +335,59 @@ async function benchOne(adminUrl, rows, options) {
   const results = {};
   const copies = [];
   // `inspect`, if given, reads the copy after the measurement; then the copy is dropped (see waitForAutovacuumIdle).
+  const repeat = options.repeat ?? defaultRepeat(rows);
+  const rounds = {};
   const run = async (label, command, args, inspect) => {
     const db = await freshCopy(adminUrl, template, label);
     copies.push(db);
-    process.stderr.write(`bench: ${rows} rows: ${label}...\n`);
-    results[label] = await measure(command, args, { DATABASE_URL: urlFor(adminUrl, db) });
-    if (inspect) results[label].inspected = await inspect(urlFor(adminUrl, db));
+    const round = label === 'naive' || repeat === 1 ? '' : ` (${(rounds[label]?.length ?? 0) + 1} of ${repeat})`; // the naive loop runs once
+    process.stderr.write(`bench: ${rows} rows: ${label}${round}...\n`);
+    const result = await measure(command, args, { DATABASE_URL: urlFor(adminUrl, db) });
+    if (inspect) result.inspected = await inspect(urlFor(adminUrl, db));
+    (rounds[label] ??= []).push(result);
     await dropDatabase(adminUrl, db);
   };
   try {
-    await run('floor', process.execPath, [path.join(__dirname, 'sql-floor.js')]);
-    await run('auditFloor', process.execPath, [path.join(__dirname, 'sql-floor.js'), '--audit']);
-    await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, 'dry.json'), ...batchArgs]);
-    await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs], async (url) => {
-      const summary = readSummary(path.join(tmp, 'real.json'));
-      return { summary, finalState: await checkFinalState(url, expectedOutcomes(SAMPLE_OPTIONS(rows)), summary), caseRows: await realFloorCaseRows(url) };
-    });
+    // Alternating rounds, so that the machine's drift over the minutes falls on every measurement alike.
+    for (let round = 0; round < repeat; round += 1) {
+      await run('floor', process.execPath, [path.join(__dirname, 'sql-floor.js')]);
+      await run('auditFloor', process.execPath, [path.join(__dirname, 'sql-floor.js'), '--audit']);
+      await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, `dry-${round}.json`), ...batchArgs], async () => ({
+        summary: readSummary(path.join(tmp, `dry-${round}.json`)),
+      }));
+      await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs], async (url) => {
+        const summary = readSummary(path.join(tmp, 'real.json'));
+        return { summary, finalState: await checkFinalState(url, expectedOutcomes(SAMPLE_OPTIONS(rows)), summary), caseRows: await realFloorCaseRows(url) };
+      });
+    }
+    // The median round of each measurement (by wall time); every round is checked below.
+    for (const [label, list] of Object.entries(rounds)) {
+      // Peak RSS: the largest of the rounds, not the median's.
+      results[label] = { ...[...list].sort((a, b) => a.seconds - b.seconds)[Math.floor(list.length / 2)], peakRssMb: Math.max(...list.map((r) => r.peakRssMb)) };
+    }
     const real = results.real.inspected.summary;
     const naiveRows = Math.min(rows, NAIVE_MAX_ROWS);
     await run('naive', process.execPath, [path.join(__dirname, 'naive-typeorm.js'), String(naiveRows)]);
+    results.naive = rounds.naive[0];
 
-    const dry = readSummary(path.join(tmp, 'dry.json'));
     const problems = [];
-    if (JSON.stringify(dry) !== JSON.stringify(real)) problems.push(`dry run and real run differ: ${JSON.stringify(dry)} vs ${JSON.stringify(real)}`);
-    problems.push(...results.real.inspected.finalState);
+    const floorRows = expectedFloorRows(rows);
+    for (const { inspected } of rounds.dry) {
+      if (JSON.stringify(inspected.summary) !== JSON.stringify(real)) problems.push(`dry run and real run differ: ${JSON.stringify(inspected.summary)} vs ${JSON.stringify(real)}`);
+    }
+    for (const { inspected } of rounds.real) {
+      if (JSON.stringify(inspected.summary) !== JSON.stringify(real)) problems.push(`two real runs differ: ${JSON.stringify(inspected.summary)} vs ${JSON.stringify(real)}`);
+      problems.push(...inspected.finalState);
+      if (inspected.caseRows !== floorRows) problems.push(`the real run changed ${inspected.caseRows} array and flag rows, the generated data has ${floorRows}`);
+    }
+    for (const [label, what, noun] of [['floor', 'the plain floor', 'rows'], ['auditFloor', 'the audit floor', 'audit rows']]) {
+      for (const r of rounds[label]) {
+        const { updated } = JSON.parse(r.stdout);
+        if (updated !== floorRows) problems.push(`${what} wrote ${updated} ${noun}, the generated data has ${floorRows} array and flag cases`);
+      }
+    }
     const floor = JSON.parse(results.floor.stdout);
     const auditFloor = JSON.parse(results.auditFloor.stdout);
-    const floorRows = expectedFloorRows(rows);
-    const realCaseRows = results.real.inspected.caseRows;
-    if (floor.updated !== floorRows) problems.push(`the plain floor updated ${floor.updated} rows, the generated data has ${floorRows} array and flag cases`);
-    if (auditFloor.updated !== floorRows) problems.push(`the audit floor wrote ${auditFloor.updated} audit rows, the generated data has ${floorRows} array and flag cases`);
-    if (realCaseRows !== floorRows) problems.push(`the real run changed ${realCaseRows} array and flag rows, the generated data has ${floorRows}`);
     if (problems.length > 0) throw new Error(`bench: check failed for ${rows} rows:\n  ${problems.join('\n  ')}`);
 
     const naive = JSON.parse(results.naive.stdout);
@@ -368,6 +400,7 @@ async function benchOne(adminUrl, rows, options) {
     ];
     const floorSeconds = results.floor.seconds;
     process.stdout.write(`\n${rows.toLocaleString('en-US')} assessments (${real.migrated} migrated, ${real.flagged} flagged, ${real.skipped} skipped, ${real.errors} errors); plain floor statement ${fmt(floor.statementSeconds)} s, audit floor statement ${fmt(auditFloor.statementSeconds)} s, ${floor.updated} rows each (= the real run's array and flag rows)\n`);
+    if (repeat > 1) process.stdout.write(`floors, dry and real run: the median of ${repeat} alternating rounds, each on a fresh copy (every round in bench/results/)\n`);
     process.stdout.write(`${'measurement'.padEnd(50)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(11)} ${'peak RSS MB'.padStart(12)} ${'× plain floor'.padStart(14)}\n`);
     for (const l of lines) {
       const rate = l.rows / l.seconds;
@@ -386,6 +419,7 @@ async function benchOne(adminUrl, rows, options) {
     return {
       rows,
       summary: real,
+      roundsSeconds: Object.fromEntries(Object.entries(rounds).map(([label, list]) => [label, list.map((r) => r.seconds)])),
       floor: { wallSeconds: floorSeconds, statementSeconds: floor.statementSeconds, updated: floor.updated, peakRssMb: results.floor.peakRssMb },
       auditFloor: {
         wallSeconds: results.auditFloor.seconds,
