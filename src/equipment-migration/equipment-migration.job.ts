@@ -225,7 +225,8 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const lastId = last ? scope.maxId : candidates[candidates.length - 1].id;
     const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing);
     reading?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    const { classified, detailsJson } = await this.pages.finish(repository, await this.pages.start(repository, candidates, withDetails), withDetails);
+    const sent = await this.pages.send(repository, await this.pages.classify(candidates), withDetails);
+    const { classified, detailsJson } = await this.pages.finish(repository, sent, withDetails);
     const prefetched = reading && { afterId: lastId, page: await reading };
     const tally = new MigrationTally(scope.before, undefined, undefined, { summary: state.summary, after: checkpoint.after as EquipmentDistribution });
     tally.add(classified);

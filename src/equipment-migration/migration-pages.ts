@@ -39,15 +39,10 @@ export class MigrationPages {
   ) {}
 
   /**
-   * Classifies a page, sends its guarded write, and serializes its report details while the database works.
-   * The work yields to the event loop every few hundred rows: node-postgres sends a queued statement only when it
-   * sees the previous one finish, so a long synchronous stretch here would leave the database idle.
+   * The rules' outcome for each candidate of a page (no statement is sent). Here and in send, the work yields to the
+   * event loop every few hundred rows: node-postgres sends a queued statement only when it sees the previous one
+   * finish, so a long synchronous stretch would leave the database idle.
    */
-  async start(repository: AssessmentMigrationRepository, candidates: CandidateRow[], withDetails: boolean): Promise<StartedPage> {
-    return this.send(repository, await this.classify(candidates), withDetails);
-  }
-
-  /** The rules' outcome for each candidate of a page (start's first half: no statement is sent). */
   async classify(candidates: CandidateRow[]): Promise<Classified[]> {
     const classified: Classified[] = [];
     for (let i = 0; i < candidates.length; i += ROWS_BETWEEN_YIELDS) {
@@ -57,7 +52,7 @@ export class MigrationPages {
     return classified;
   }
 
-  /** Sends a classified page's guarded write and serializes its report details while the database works (start's second half). */
+  /** Sends a classified page's guarded write and serializes its report details while the database works. */
   async send(repository: AssessmentMigrationRepository, classified: Classified[], withDetails: boolean): Promise<StartedPage> {
     const writes = this.writesFor(classified);
     const writing = repository.writePage(writes);
