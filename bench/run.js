@@ -334,9 +334,9 @@ async function benchOne(adminUrl, rows, options) {
   const batchArgs = options.batchSize ? ['--batch-size', String(options.batchSize)] : [];
   const results = {};
   const copies = [];
-  // `inspect`, if given, reads the copy after the measurement; then the copy is dropped (see waitForAutovacuumIdle).
   const repeat = options.repeat ?? defaultRepeat(rows);
-  const rounds = {};
+  const rounds = {}; // label -> every round's measurement
+  // `inspect`, if given, reads the copy after the measurement; then the copy is dropped (see waitForAutovacuumIdle).
   const run = async (label, command, args, inspect) => {
     const db = await freshCopy(adminUrl, template, label);
     copies.push(db);
@@ -352,8 +352,8 @@ async function benchOne(adminUrl, rows, options) {
     for (let round = 0; round < repeat; round += 1) {
       await run('floor', process.execPath, [path.join(__dirname, 'sql-floor.js')]);
       await run('auditFloor', process.execPath, [path.join(__dirname, 'sql-floor.js'), '--audit']);
-      await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, `dry-${round}.json`), ...batchArgs], async () => ({
-        summary: readSummary(path.join(tmp, `dry-${round}.json`)),
+      await run('dry', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--dry-run', '--save-report', path.join(tmp, 'dry.json'), ...batchArgs], async () => ({
+        summary: readSummary(path.join(tmp, 'dry.json')),
       }));
       await run('real', 'npm', ['run', '--silent', 'cli', '--', 'migrate-equipment', '--save-report', path.join(tmp, 'real.json'), ...batchArgs], async (url) => {
         const summary = readSummary(path.join(tmp, 'real.json'));

@@ -3,7 +3,6 @@ import { QueryRunner } from 'typeorm';
 /** What this project uses of the node-postgres client under a TypeORM query runner. */
 export interface PgClient {
   on(event: 'error', listener: (error: Error) => void): void;
-  once(event: 'error', listener: (error: Error) => void): void;
   removeListener(event: 'error', listener: (error: Error) => void): void;
   connection?: { stream?: { destroy(): void } };
 }

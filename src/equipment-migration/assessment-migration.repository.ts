@@ -253,9 +253,9 @@ export class AssessmentMigrationRepository {
    * The guarded write and its audit rows, in one statement: the UPDATE writes only rows still at the version read,
    * and the INSERT records exactly the rows written, with their values before and after. The values before are the
    * ones read, sent with the write: a row still at the version read holds exactly those (reading them again in the
-   * statement, as it once did, cost the database about a sixth of the page's write). Only the rows that need a second look come back: those not
-   * written (changed by someone else since they were read) and those whose stored values (after any trigger) are not
-   * what was written; the latter are added to `stored`. Returning every written row cost the database and Node
+   * statement, as it once did, made the page writes a third slower for the database). Only the rows that need a
+   * second look come back: those not written (changed by someone else since they were read) and those whose stored
+   * values (after any trigger) are not what was written; the latter are added to `stored`. Returning every written row cost the database and Node
    * more than anything else in the statement's answer, for rows that are almost always exactly as written.
    */
   private async update(writes: RowWrite[], stored: Map<number, StoredValues>): Promise<Set<number>> {

@@ -174,8 +174,9 @@ export class GuardedTransactionRunner {
     }
     this.active = queryRunner;
     // A connection that fails while idle (the server terminated it, the network dropped) says why here, not in the
-    // next query's error (TypeORM has released the runner by then).
-    const watch = watchConnection(queryRunner);
+    // next query's error (TypeORM has released the runner by then). A held connection is watched for the whole run.
+    const watch = held ? undefined : watchConnection(queryRunner);
+    const lostWith = () => (held ?? watch)?.lost;
     const cleanups: (() => Promise<void>)[] = [];
     let backend: BackendIdentity | undefined;
     const transaction: GuardedTransaction = {
@@ -209,7 +210,7 @@ export class GuardedTransactionRunner {
       } catch (error) {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
         if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
-        const cause = watch.lost ?? error;
+        const cause = lostWith() ?? error;
         // Ctrl-C at a terminal reaches the embedded server too: its connection may end a moment before the signal
         // reaches this process. A lost connection and a signal in the same instant are the signal's.
         if (fatalKind(cause) === 'connection-lost') await this.signalWithin(SIGNAL_RACE_MS);
@@ -220,7 +221,7 @@ export class GuardedTransactionRunner {
       try {
         await queryRunner.commitTransaction();
       } catch (error) {
-        const lost = watch.lost ?? error;
+        const lost = lostWith() ?? error;
         if (fatalKind(lost) !== 'connection-lost') {
           // The database answered COMMIT with an error (a deferred constraint, a serialization failure): rolled back.
           throw new CommandFailedError(`The commit failed: ${errorMessage(error)}; ${plan.rollbackNote ?? NOTHING_CHANGED}`);
@@ -235,8 +236,8 @@ export class GuardedTransactionRunner {
       return { result: ending.result, committed: true, acknowledgementLost: false };
     } finally {
       this.active = undefined;
-      // The client outlives this transaction (a pooled or held one): no listener may pile up on it.
-      watch.stop();
+      // The pooled client outlives this transaction: no listener may pile up on it.
+      watch?.stop();
       if (!held) await queryRunner.release().catch(() => undefined);
     }
   }
@@ -281,12 +282,11 @@ export class GuardedTransactionRunner {
       watch = watchConnection(queryRunner);
       await queryRunner.query(`SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ${characteristics}`);
       const backend = await this.prepare(queryRunner, guards, false);
-      const lost = watch;
       return {
         queryRunner,
         backend,
         get lost() {
-          return lost.lost;
+          return watch?.lost;
         },
         close,
       };

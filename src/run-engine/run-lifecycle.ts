@@ -95,8 +95,8 @@ export interface DataChangeJob<S, R> {
  * the commit and reaches its path only after it; a failure after the commit is never reported as a rollback.
  * - atomic: one transaction (transaction-scoped advisory lock); everything or nothing.
  * - online: the session-level lock on a connection of its own (the throttle probes it); a transaction to begin, then
- *   on one held connection one per page (each recording the run's checkpoint) and one to end. Stopped part-way, the run is marked interrupted or failed and the last line
- *   says how far it got and how to go on (exit 130/143/4).
+ *   on one held connection one per page (each recording the run's checkpoint) and one to end. Stopped part-way, the
+ *   run is marked interrupted or failed and the last line says how far it got and how to go on (exit 130/143/4).
  */
 @Injectable()
 export class RunLifecycle {

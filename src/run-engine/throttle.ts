@@ -1,4 +1,3 @@
-
 /** What holds an online run between pages (issue 13: --max-replication-lag, --max-blocked-sessions, --pause, --max-throttle). */
 export interface ThrottleLimits {
   maxReplicationLagSeconds: number;

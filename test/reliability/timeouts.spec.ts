@@ -27,13 +27,13 @@ describe('bounded waits (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     session = await openSession(db.url);
-    await truncateAll(db.dataSource);
     samples = samplesOf(SHAPES, 'timeouts');
-    await insertSamples(db.dataSource, samples);
+    await restoreSamples();
     const [row] = await db.dataSource.query(`SELECT equipment::text AS equipment FROM assessments WHERE id = $1`, [TARGET_ID]);
     expect(JSON.parse(row.equipment)).toEqual(['no_equipment', 'full_gym']);
   });
 
+  /** The legacy data every test here starts from, with an empty audit trail. */
   async function restoreSamples(): Promise<void> {
     await truncateAll(db.dataSource);
     await db.dataSource.query('TRUNCATE equipment_migration_runs, equipment_migration_changes, equipment_migration_errors');
