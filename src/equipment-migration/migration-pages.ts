@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
 import { AssessmentMigrationRepository, CandidateRow, MAX_ROW_TEXT_BYTES, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
-import { EquipmentRules, parseStoredJson } from './equipment-rules';
+import { OutcomeCache } from './outcome-cache';
 import { WriteValidator } from './equipment-write.dto';
 import { Classified, ReportService } from './report.service';
 
@@ -173,18 +173,11 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** SQL NULL and JSON null both arrive as null; numbers too large for a double keep their stored text. */
-function parseJson(text: string | null): unknown {
-  return text === null ? null : parseStoredJson(text);
-}
+/** The rules' outcomes for the shapes this process has seen (see OutcomeCache). */
+const outcomes = new OutcomeCache();
 
 /** The rules' outcome for a row as read (or as its audit row recorded it before the run changed it). */
 export function classifyRow(row: CandidateRow): Classified {
   if (row.oversizedBytes != null) return { row, outcome: { status: 'error', reason: oversizedReason(row.oversizedBytes) } };
-  const outcome = EquipmentRules.classify({
-    equipment: parseJson(row.equipmentJson),
-    equipmentItems: parseJson(row.itemsJson),
-    reassessmentRequired: row.reassessmentRequired,
-  });
-  return { row, outcome };
+  return { row, outcome: outcomes.classify(row) };
 }
