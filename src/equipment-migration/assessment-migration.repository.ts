@@ -353,5 +353,6 @@ export class AssessmentMigrationRepository {
  * from JSON null): the read JSON text is embedded as it is, with no per-element escaping.
  */
 function readValues(writes: RowWrite[], column: 'equipmentJson' | 'itemsJson'): string {
-  return `[${writes.map((w) => (w.read[column] === null ? '[]' : `[${w.read[column]}]`)).join(',')}]`;
+  // `[[a],[],[c]]` for a, SQL NULL, c: one join, no string built per row. A page write always has a row.
+  return `[[${writes.map((w) => w.read[column] ?? '').join('],[')}]]`;
 }

@@ -3,7 +3,7 @@ import { CliOutput } from '../cli/cli-output.service';
 import { AssessmentMigrationRepository, CandidateRow, MAX_ROW_TEXT_BYTES, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
 import { OutcomeCache } from './outcome-cache';
 import { WriteValidator } from './equipment-write.dto';
-import { Classified, ReportService } from './report.service';
+import { Classified, DETAIL_SEPARATOR, ReportService } from './report.service';
 
 /** A page whose write has been sent but not yet confirmed. */
 export interface StartedPage {
@@ -57,14 +57,15 @@ export class MigrationPages {
     const writes = this.writesFor(classified);
     const writing = repository.writePage(writes);
     writing.catch(() => undefined); // awaited in finish; never an unhandled rejection meanwhile
-    const parts: string[] = [];
+    let detailsJson = '';
     if (withDetails) {
       for (let i = 0; i < classified.length; i += ROWS_BETWEEN_YIELDS) {
-        parts.push(this.report.serializeDetails(classified.slice(i, i + ROWS_BETWEEN_YIELDS)));
+        const part = this.report.serializeDetails(classified.slice(i, i + ROWS_BETWEEN_YIELDS));
+        if (part !== '') detailsJson = detailsJson === '' ? part : detailsJson + DETAIL_SEPARATOR + part;
         await yieldToEventLoop();
       }
     }
-    return { classified, writes, writing, detailsJson: parts.filter(Boolean).join(',\n    ') };
+    return { classified, writes, writing, detailsJson };
   }
 
   /**
@@ -130,16 +131,15 @@ export class MigrationPages {
     const writes: RowWrite[] = [];
     for (const { row, outcome } of classified) {
       if (outcome.status !== 'migrated' && outcome.status !== 'flagged') continue;
-      writes.push(
-        this.writeValidator.checked({
-          id: row.id,
-          version: row.version,
-          read: row,
-          equipment: outcome.write.equipment,
-          clearItems: outcome.write.items === 'clear',
-          reassessmentRequired: outcome.write.reassessmentRequired,
-        }),
-      );
+      this.writeValidator.check(outcome.write, row.id);
+      writes.push({
+        id: row.id,
+        version: row.version,
+        read: row,
+        equipment: outcome.write.equipment,
+        clearItems: outcome.write.items === 'clear',
+        reassessmentRequired: outcome.write.reassessmentRequired,
+      });
     }
     return writes;
   }

@@ -19,24 +19,37 @@ export const MAX_CACHED_TEXT = 256;
  * Outcomes are shared between rows with the same shape, so they are frozen.
  */
 export class OutcomeCache {
-  private readonly outcomes = new Map<string, EquipmentOutcome>();
+  /** equipment text → items text → the outcome without and with the flag (no key string is built per row). */
+  private readonly outcomes = new Map<string, Map<string, [EquipmentOutcome?, EquipmentOutcome?]>>();
+  private shapes = 0;
 
   classify(stored: StoredEquipment): EquipmentOutcome {
-    const { equipmentJson, itemsJson } = stored;
-    if ((equipmentJson?.length ?? 0) + (itemsJson?.length ?? 0) > MAX_CACHED_TEXT) return classifyStored(stored);
-    // A raw \u0001 never occurs in JSON text (jsonb escapes control characters). SQL NULL reads as JSON null.
-    const key = `${equipmentJson ?? 'null'}\u0001${itemsJson ?? 'null'}\u0001${stored.reassessmentRequired}`;
-    let outcome = this.outcomes.get(key);
-    if (outcome === undefined) {
-      outcome = freeze(classifyStored(stored));
-      if (this.outcomes.size >= MAX_CACHED_SHAPES) this.outcomes.clear();
-      this.outcomes.set(key, outcome);
+    // SQL NULL reads as JSON null: the rules cannot tell them apart.
+    const equipmentJson = stored.equipmentJson ?? 'null';
+    const itemsJson = stored.itemsJson ?? 'null';
+    if (equipmentJson.length + itemsJson.length > MAX_CACHED_TEXT) return classifyStored(stored);
+    let byItems = this.outcomes.get(equipmentJson);
+    const pair = byItems?.get(itemsJson);
+    const flag = stored.reassessmentRequired ? 1 : 0;
+    const known = pair?.[flag];
+    if (known !== undefined) return known;
+    const outcome = freeze(classifyStored(stored));
+    if (this.shapes >= MAX_CACHED_SHAPES) {
+      this.outcomes.clear();
+      this.shapes = 0;
+      byItems = undefined;
     }
+    if (byItems === undefined) this.outcomes.set(equipmentJson, (byItems = new Map()));
+    const entry = byItems.get(itemsJson) ?? [];
+    entry[flag] = outcome;
+    byItems.set(itemsJson, entry);
+    this.shapes += 1;
     return outcome;
   }
 
+  /** Shapes remembered (equipment text, items text, flag). */
   get size(): number {
-    return this.outcomes.size;
+    return this.shapes;
   }
 }
 

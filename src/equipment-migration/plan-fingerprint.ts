@@ -1,4 +1,5 @@
 import { createHash, Hash } from 'node:crypto';
+import type { EquipmentOutcome } from './equipment-rules';
 import type { Classified } from './report.service';
 
 /**
@@ -10,15 +11,12 @@ export class PlanFingerprint {
   private readonly hash: Hash = createHash('sha256');
   private rows = 0;
 
-  /** Adds a page's classified rows, in id order. */
+  /** Adds a page's classified rows, in id order: `id:error` or `id:status:equipment:items:flag`, a line each. */
   add(classified: Classified[]): void {
     let text = '';
     for (const { row, outcome } of classified) {
       if (outcome.status === 'skipped') continue;
-      text +=
-        outcome.status === 'error'
-          ? `${row.id}:error\n`
-          : `${row.id}:${outcome.status}:${outcome.write.equipment}:${outcome.write.items}:${outcome.write.reassessmentRequired}\n`;
+      text += row.id + planLineEnd(outcome);
       this.rows += 1;
     }
     this.hash.update(text);
@@ -33,6 +31,20 @@ export class PlanFingerprint {
   digest(): string {
     return this.hash.digest('hex');
   }
+}
+
+/** A plan line after the id; remembered for outcomes shared between rows (OutcomeCache), so a row adds one string. */
+const lineEnds = new WeakMap<EquipmentOutcome, string>();
+function planLineEnd(outcome: EquipmentOutcome): string {
+  let end = lineEnds.get(outcome);
+  if (end === undefined) {
+    end =
+      outcome.status === 'migrated' || outcome.status === 'flagged'
+        ? `:${outcome.status}:${outcome.write.equipment}:${outcome.write.items}:${outcome.write.reassessmentRequired}\n`
+        : `:${outcome.status}\n`;
+    lineEnds.set(outcome, end);
+  }
+  return end;
 }
 
 /**

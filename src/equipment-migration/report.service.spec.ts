@@ -89,6 +89,31 @@ describe('ReportService.serializeDetails', () => {
     );
   });
 
+  it("lists each detail's fields in the guide's order, one detail per line", () => {
+    const base = { userId: 7, userEmail: 'a@b.c', equipmentJson: '["full_gym"]', itemsJson: '[]', reassessmentRequired: false, version: '1' };
+    const flagged: EquipmentOutcome = {
+      status: 'flagged',
+      newEquipment: 'basic_equipment',
+      reason: FLAGGED_REASON,
+      write: { equipment: 'basic_equipment', items: 'keep', reassessmentRequired: true },
+    };
+    const migrated: EquipmentOutcome = { status: 'migrated', newEquipment: 'full_gym', itemsCleared: true, write: { equipment: 'full_gym', items: 'clear', reassessmentRequired: false } };
+    const text = report.serializeDetails([
+      { row: { ...base, id: 1 }, outcome: migrated },
+      { row: { ...base, id: 2 }, outcome: { status: 'skipped' } },
+      { row: { ...base, id: 3 }, outcome: flagged },
+      { row: { ...base, id: 4 }, outcome: { status: 'error', reason: 'bad "value"' } },
+    ]);
+    const details = text.split(',\n    ').map((line) => JSON.parse(line));
+    expect(details.map((d) => Object.keys(d))).toEqual([
+      ['assessment_id', 'user_id', 'user_email', 'status', 'original_equipment', 'new_equipment', 'items_cleared'],
+      ['assessment_id', 'user_id', 'user_email', 'status', 'reason', 'original_equipment', 'original_items', 'new_equipment'],
+      ['assessment_id', 'user_id', 'user_email', 'status', 'reason', 'original_equipment', 'original_items'],
+    ]);
+    expect(details[1]).toMatchObject({ assessment_id: 3, reason: FLAGGED_REASON, original_items: [] });
+    expect(details[2]).toMatchObject({ assessment_id: 4, user_email: 'a@b.c', reason: 'bad "value"', original_equipment: ['full_gym'] });
+  });
+
   it('embeds a value 2,000 levels deep as its text, with a flag; one at the limit verbatim', () => {
     const deep = nested(2000, '"x"');
     const atLimit = nested(MAX_EMBEDDED_DEPTH, '"x"');
