@@ -10,6 +10,9 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
+/** When the code cache is written, if the process has not ended by then: after start-up, before a long run's work ages it. */
+const CACHE_AFTER_MS = 1500;
+
 function cacheKey(file) {
   const stat = fs.statSync(file);
   return `${stat.size}:${stat.mtimeMs}:${process.version}\n`;
@@ -81,8 +84,18 @@ function runBundle(file) {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cachedData === undefined || script.cachedDataRejected) {
-    // At exit the cache also holds the functions this run compiled lazily (most of start-up).
-    process.once('exit', () => writeCache(cacheFile, key, script.createCachedData()));
+    // Written once start-up is over (or at exit, if sooner), so it also holds the functions start-up compiled lazily.
+    // Not at the exit of a long run: V8 flushes the bytecode of functions unused for a while, and a cache written at
+    // the end of a 10,000,000-row migration held half as much: --help 0.42 -> 0.62 s, a migration's start-up
+    // 0.54 -> 0.74 s, for every later run, since an accepted cache is never written again.
+    let written = false;
+    const write = () => {
+      if (written) return;
+      written = true;
+      writeCache(cacheFile, key, script.createCachedData());
+    };
+    setTimeout(write, CACHE_AFTER_MS).unref();
+    process.once('exit', write);
   }
   mapStackTraces(file);
   const bundle = new Module(file, module);
