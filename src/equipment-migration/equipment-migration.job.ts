@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import type { ReportFileWriter } from '../run-engine/report-file.writer';
 import { CommandFailedError, UsageError } from '../cli/cli-errors';
 import { CliOutput } from '../cli/cli-output.service';
 import { createProgress } from '../cli/progress';
@@ -7,7 +8,7 @@ import { GuardedTransaction, NOTHING_CHANGED } from '../run-engine/guarded-trans
 import { DataChangeJob, JobStart, RunContext } from '../run-engine/run-lifecycle';
 import { DEFAULT_THROTTLE_LIMITS, ThrottleLimits } from '../run-engine/throttle';
 import { AssessmentMigrationRepository, CandidatePage, EquipmentDistribution, PageSizing, RunScope } from './assessment-migration.repository';
-import { MigrationPages, StartedPage } from './migration-pages';
+import { EncodedDetails, MigrationPages, StartedPage } from './migration-pages';
 import { MigrationRepositories } from './migration-repositories';
 import { emptySummary, MigrationTally, scopePosition } from './migration-tally';
 import { PlanFingerprint, ReviewedPlan } from './plan-fingerprint';
@@ -47,7 +48,7 @@ export interface MigrationState {
   /** Online: the next page's candidates, read in the previous page's transaction while it classified (see onePage). */
   prefetched?: { afterId: number; page: CandidatePage };
   /** Online: the last page's rows and report details, tallied once its transaction has committed (see afterCommit). */
-  page?: { classified: Classified[]; detailsJson: string };
+  page?: { classified: Classified[]; details: EncodedDetails };
 }
 
 export interface MigrationResult {
@@ -160,7 +161,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
    * Every keyset page in the one transaction, pipelined on its connection: while the database reads page k+1 and
    * writes page k, Node classifies page k+1 and reports page k. The database is rarely idle, and statements stay in order.
    */
-  private async allPages(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState, reportFile?: { append(json: string): void }) {
+  private async allPages(repository: AssessmentMigrationRepository, transaction: GuardedTransaction, state: MigrationState, reportFile?: Pick<ReportFileWriter, 'append'>) {
     const { scope, tally } = state as MigrationState & { tally: MigrationTally };
     const { options } = this;
     const progress = createProgress({ enabled: options.progress, total: scope.total, stream: this.output.progressStream, unit: 'assessments' });
@@ -168,9 +169,9 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     let reported = 0;
     type InFlight = StartedPage & { lastId: number; last: boolean };
     const finish = async (page: InFlight) => {
-      const { classified, detailsJson } = await this.pages.finish(repository, page, withDetails);
+      const { classified, details } = await this.pages.finish(repository, page, withDetails);
       tally.add(classified);
-      if (detailsJson) reportFile!.append(detailsJson);
+      if (details.length > 0) reportFile!.append(details);
       this.assertErrorsWithinLimit(tally.summary, NOTHING_CHANGED);
       const position = scopePosition(scope, page.lastId, page.last);
       progress.advance(Math.max(0, position - reported));
@@ -226,7 +227,7 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing);
     reading?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const sent = await this.pages.send(repository, await this.pages.classify(candidates), withDetails);
-    const { classified, detailsJson } = await this.pages.finish(repository, sent, withDetails);
+    const { classified, details } = await this.pages.finish(repository, sent, withDetails);
     const prefetched = reading && { afterId: lastId, page: await reading };
     const tally = new MigrationTally(scope.before, undefined, undefined, { summary: state.summary, after: checkpoint.after as EquipmentDistribution });
     tally.add(classified);
@@ -244,13 +245,13 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
       after: tally.after,
       pages: checkpoint.pages,
     };
-    return { state: { ...state, checkpoint: next, summary: tally.summary, prefetched, page: { classified, detailsJson } }, more: !last };
+    return { state: { ...state, checkpoint: next, summary: tally.summary, prefetched, page: { classified, details } }, more: !last };
   }
 
   afterCommit(state: MigrationState, context: RunContext): void {
     if (!this.live || !state.page) return;
     this.live.add(state.page.classified);
-    if (state.page.detailsJson) context.reportFile?.append(state.page.detailsJson);
+    if (state.page.details.length > 0) context.reportFile?.append(state.page.details);
   }
 
   async checkpoint(transaction: GuardedTransaction, state: MigrationState, context: RunContext, pages: number): Promise<void> {

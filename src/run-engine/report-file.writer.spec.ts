@@ -39,6 +39,21 @@ describe('ReportFileWriter (files only)', () => {
     expect(readdirSync(folder)).toEqual(['report.json']);
   });
 
+  it('details given as UTF-8 parts make the same file as the same details given as text', async () => {
+    const head = { report_version: 2 };
+    const asText = await written(head, details);
+    const path = join(folder, 'parts.json');
+    const writer = ReportFileWriter.open(path);
+    // A page in two parts, the second holding its separator, and a character of several bytes.
+    writer.append([Buffer.from('{"assessment_id":1}'), Buffer.from(',{"assessment_id":2}')]);
+    writer.append([Buffer.from('{"assessment_id":3,"é":"ü€"}')]);
+    writer.finish(head);
+    await writer.publish();
+    const asParts = readFileSync(path, 'utf8');
+    expect(JSON.parse(asParts)).toEqual({ ...head, details: [{ assessment_id: 1 }, { assessment_id: 2 }, { assessment_id: 3, é: 'ü€' }] });
+    expect(asParts.replace(',"é":"ü€"', '')).toBe(asText);
+  });
+
   it('no details: an empty array', async () => {
     const text = await written({ report_version: 2 }, []);
     expect(JSON.parse(text)).toEqual({ report_version: 2, details: [] });

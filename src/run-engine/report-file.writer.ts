@@ -13,6 +13,7 @@ import {
   Stats,
   statSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,9 +92,11 @@ export class ReportFileWriter {
     return writer;
   }
 
-  /** Appends serialized details (JSON object texts joined by commas). */
-  append(detailsJson: string): void {
-    writeSync(this.fd!, (this.detailCount === 0 ? '\n    ' : ',\n    ') + detailsJson);
+  /** Appends serialized details (JSON object texts joined by commas), as text or as that text's UTF-8 bytes in parts. */
+  append(details: string | readonly Uint8Array[]): void {
+    const separator = this.detailCount === 0 ? '\n    ' : ',\n    ';
+    if (typeof details === 'string') writeSync(this.fd!, separator + details);
+    else writeAll(this.fd!, [Buffer.from(separator), ...details]);
     this.detailCount += 1;
   }
 
@@ -303,5 +306,15 @@ function syncFolder(folder: string): void {
     // Some file systems refuse fsync on a folder; the rename has happened all the same.
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** writevSync until every byte is written (a write may be short, as on a pipe). */
+function writeAll(fd: number, parts: Uint8Array[]): void {
+  let pending = parts.filter((part) => part.length > 0);
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending);
+    while (pending.length > 0 && written >= pending[0].length) written -= pending.shift()!.length;
+    if (written > 0) pending[0] = pending[0].subarray(written);
   }
 }
