@@ -409,6 +409,14 @@ async function benchOne(adminUrl, rows, options) {
     const realRate = rows / results.real.seconds;
     const naiveRate = naive.rows / naive.seconds;
     process.stdout.write(`real run vs naive loop: ${fmt(realRate / naiveRate, 1)}× the rows/s\n`);
+    if (repeat > 1) {
+      // The median round hides how far the rounds spread on a noisy machine: each round's figures, in order, and the
+      // real run's ratios round by round (each round's floors and runs ran one after the other).
+      const seconds = (label) => rounds[label].map((r) => fmt(r.seconds)).join(', ');
+      process.stdout.write(`rounds (s): plain floor ${seconds('floor')}; audit floor ${seconds('auditFloor')}; dry run ${seconds('dry')}; real run ${seconds('real')}\n`);
+      const perRound = (floorLabel) => rounds.real.map((r, i) => `${fmt(r.seconds / rounds[floorLabel][i].seconds)}×`).join(', ');
+      process.stdout.write(`real run round by round: ${perRound('floor')} the plain floor; ${perRound('auditFloor')} the audit floor\n`);
+    }
     const toFloor = results.real.seconds / floorSeconds;
     const toAuditFloor = results.real.seconds / results.auditFloor.seconds;
     process.stdout.write(`target: real run ≤ ${TARGETS.realToFloor}× the plain floor: ${fmt(toFloor)}× (${verdict(toFloor <= TARGETS.realToFloor)})\n`);
