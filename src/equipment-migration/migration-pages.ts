@@ -3,7 +3,8 @@ import { CliOutput } from '../cli/cli-output.service';
 import { AssessmentMigrationRepository, CandidateRow, MAX_ROW_TEXT_BYTES, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
 import { OutcomeCache } from './outcome-cache';
 import { WriteValidator } from './equipment-write.dto';
-import { Classified, DETAIL_SEPARATOR, ReportService } from './report.service';
+import { DETAIL_SEPARATOR } from '../run-engine/report-file.writer';
+import { Classified, ReportService } from './report.service';
 
 /** A page whose write has been sent but not yet confirmed. */
 export interface StartedPage {
@@ -27,7 +28,8 @@ export interface FinishedPage {
  */
 export type EncodedDetails = Buffer[];
 
-const encoded = (json: string): Buffer => Buffer.from(json, 'utf8');
+/** Serialized details as EncodedDetails parts: none for no details. */
+const encoded = (json: string): EncodedDetails => (json === '' ? [] : [Buffer.from(json, 'utf8')]);
 
 /** Rows classified or serialized between two yields to the event loop (about a millisecond of work). */
 const ROWS_BETWEEN_YIELDS = 500;
@@ -71,7 +73,7 @@ export class MigrationPages {
     if (withDetails) {
       for (let i = 0; i < classified.length; i += ROWS_BETWEEN_YIELDS) {
         const part = this.report.serializeDetails(classified.slice(i, i + ROWS_BETWEEN_YIELDS));
-        if (part !== '') details.push(encoded(details.length === 0 ? part : DETAIL_SEPARATOR + part));
+        details.push(...encoded(details.length === 0 || part === '' ? part : DETAIL_SEPARATOR + part));
         await yieldToEventLoop();
       }
     }
@@ -132,7 +134,7 @@ export class MigrationPages {
     }
     const recording = repository.recordErrors(classified);
     recording.catch(() => undefined);
-    const details = !revised ? page.details : withDetails ? [encoded(this.report.serializeDetails(classified))].filter((b) => b.length > 0) : [];
+    const details = !revised ? page.details : withDetails ? encoded(this.report.serializeDetails(classified)) : [];
     const finished = { classified, details };
     await recording;
     return finished;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
 import type { CandidateRow, EquipmentDistribution } from './assessment-migration.repository';
 import { EquipmentOutcome, FLAGGED_REASON } from './equipment-rules';
+import { DETAIL_SEPARATOR } from '../run-engine/report-file.writer';
 import { MAX_EMBEDDED_DEPTH, nestsDeeperThan } from './json-depth';
 import { emptySummary } from './migration-tally';
 import { MigrationSummary, ReportRun, REPORT_VERSION } from './report.types';
@@ -119,9 +120,6 @@ export class ReportService {
 }
 
 const FLAGGED_REASON_JSON = JSON.stringify(FLAGGED_REASON);
-
-/** Between two details of the report (and between two pages' details: see MigrationPages.send). */
-export const DETAIL_SEPARATOR = ',\n    ';
 
 /** `"field":<stored JSON text>`, or, for a value nested too deep for common readers, its text as a string and a flag. */
 function embedded(field: 'original_equipment' | 'original_items', json: string): string {

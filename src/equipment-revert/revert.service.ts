@@ -6,6 +6,7 @@ import { MigrationRunOptions } from '../entities/equipment-migration-run.entity'
 import { GuardedTransaction, TransactionGuards } from '../run-engine/guarded-transaction';
 import { REPORT_VERSION } from '../run-engine/report-version';
 import { DataChangeJob, JobStart, RunContext, RunLifecycle } from '../run-engine/run-lifecycle';
+import { DETAIL_SEPARATOR } from '../run-engine/report-file.writer';
 import { RecordedChange, RevertRepository } from './revert.repository';
 
 export interface RevertOptions extends TransactionGuards {
@@ -246,7 +247,7 @@ class RevertTally {
         details.push(detailJson(decision));
       }
     }
-    return details.join(',\n    ');
+    return details.join(DETAIL_SEPARATOR);
   }
 }
 

@@ -21,6 +21,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../cli/cli-errors';
 
 const COPY_CHUNK = 1 << 20;
+/** Between two details of the report, as every writer of details joins them (and between two appended parts). */
+export const DETAIL_SEPARATOR = ',\n    ';
 /** What ends a report's head: the details follow it. */
 export const DETAILS_OPENING = ',\n  "details": [';
 /** As the kernel's own limit on symbolic links followed in one lookup. */
@@ -94,7 +96,7 @@ export class ReportFileWriter {
 
   /** Appends serialized details (JSON object texts joined by commas), as text or as that text's UTF-8 bytes in parts. */
   append(details: string | readonly Uint8Array[]): void {
-    const separator = this.detailCount === 0 ? '\n    ' : ',\n    ';
+    const separator = this.detailCount === 0 ? '\n    ' : DETAIL_SEPARATOR;
     if (typeof details === 'string') writeSync(this.fd!, separator + details);
     else writeAll(this.fd!, [Buffer.from(separator), ...details]);
     this.detailCount += 1;
