@@ -2,6 +2,8 @@ import { QueryRunner } from 'typeorm';
 
 /** What this project uses of the node-postgres client under a TypeORM query runner. */
 export interface PgClient {
+  /** A simple-protocol query of one or more statements: one result per statement when there are several. */
+  query(text: string): Promise<{ rows: Record<string, unknown>[] }[]>;
   on(event: 'error', listener: (error: Error) => void): void;
   removeListener(event: 'error', listener: (error: Error) => void): void;
   connection?: { stream?: { destroy(): void } };

@@ -1,6 +1,6 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
-import { writeIsolatingRefusals } from '../database/isolated-write';
+import { WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
 import { StatementQueue } from '../database/statement-queue';
 import { ChangeColumns, changeColumns, ErrorColumns, errorColumns } from '../audit-store/change-columns';
 import type { AssessmentValues } from '../audit-store/recorded-run.reader';
@@ -241,9 +241,11 @@ export class AssessmentMigrationRepository {
     const refused = new Map<number, string>();
     const stored = new Map<number, StoredValues>();
     if (writes.length === 0) return Promise.resolve({ written: new Set(), stored, refused });
+    // Built now, while the connection may still be busy with the last page, so it is sent the moment its turn comes.
+    const whole = this.update(writes, stored);
     // One turn for the whole page, so no other statement lands between a savepoint and its release.
     return this.statements.run(async () => ({
-      written: await writeIsolatingRefusals(this.queryRunner, writes, (rows) => this.update(rows, stored), refused),
+      written: await writeIsolatingRefusals(this.queryRunner, writes, (rows) => (rows === writes ? whole : this.update(rows, stored)), refused),
       stored,
       refused,
     }));
@@ -258,10 +260,10 @@ export class AssessmentMigrationRepository {
    * values (after any trigger) are not what was written; the latter are added to `stored`. Returning every written row cost the database and Node
    * more than anything else in the statement's answer, for rows that are almost always exactly as written.
    */
-  private async update(writes: RowWrite[], stored: Map<number, StoredValues>): Promise<Set<number>> {
+  private update(writes: RowWrite[], stored: Map<number, StoredValues>): WriteStatement {
     const { table, id, equipment, items, flag, updatedAt } = this.t;
     const c = this.changes;
-    const sql = `WITH w AS (
+    const text = `WITH w AS (
            SELECT w.id, w.version, w.equipment, w.clear_items, w.flag, w.user_id, w.read_flag,
                   w.read_equipment -> 0 AS read_equipment, w.read_items -> 0 AS read_items
              FROM ROWS FROM (unnest($1::int[]), unnest($2::xid[]), unnest($3::text[]), unnest($4::bool[]), unnest($5::bool[]), unnest($9::int[]),
@@ -296,7 +298,7 @@ export class AssessmentMigrationRepository {
              OR audit.flag IS DISTINCT FROM w.flag`;
     // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
     // canonical names, booleans), so the driver's per-element escaping is skipped; the JSON read goes as JSON.
-    const parameters = [
+    const values = [
       `{${writes.map((w) => w.id).join(',')}}`,
       `{${writes.map((w) => w.version).join(',')}}`,
       `{${writes.map((w) => w.equipment).join(',')}}`,
@@ -311,13 +313,19 @@ export class AssessmentMigrationRepository {
       readValues(writes, 'equipmentJson'),
       readValues(writes, 'itemsJson'),
     ];
-    const rows: { id: number; written: boolean; equipmentJson: string | null; itemsJson: string | null; flag: boolean }[] = await this.queryRunner.query(sql, parameters);
-    const written = new Set(writes.map((w) => w.id));
-    for (const r of rows) {
-      if (r.written) stored.set(r.id, { equipmentJson: r.equipmentJson, itemsJson: r.itemsJson, reassessmentRequired: r.flag });
-      else written.delete(r.id);
-    }
-    return written;
+    type Answer = { id: number; written: boolean; equipmentJson: string | null; itemsJson: string | null; flag: boolean };
+    return {
+      text,
+      values,
+      written: (answer) => {
+        const written = new Set(writes.map((w) => w.id));
+        for (const r of answer as Answer[]) {
+          if (r.written) stored.set(r.id, { equipmentJson: r.equipmentJson, itemsJson: r.itemsJson, reassessmentRequired: r.flag });
+          else written.delete(r.id);
+        }
+        return written;
+      },
+    };
   }
 
   /**

@@ -168,8 +168,12 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const withDetails = reportFile !== undefined;
     let reported = 0;
     type InFlight = StartedPage & { lastId: number; last: boolean };
+    // The last finished page's error rows: they follow the next page's write on the connection (see the loop).
+    let recorded: Promise<void> = Promise.resolve();
     const finish = async (page: InFlight) => {
-      const { classified, details } = await this.pages.finish(repository, page, withDetails);
+      const { classified, details, recorded: pageRecorded } = await this.pages.finish(repository, page, withDetails);
+      await recorded;
+      recorded = pageRecorded;
       tally.add(classified);
       if (details.length > 0) reportFile!.append(details);
       this.assertErrorsWithinLimit(tally.summary, NOTHING_CHANGED);
@@ -189,13 +193,16 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
         const last = !page.more; // a page cut short by its byte budget is not the last
         const lastId = candidates.length > 0 ? candidates[candidates.length - 1].id : scope.maxId;
         next = last ? undefined : settled(repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing));
-        // Classified while the database writes the previous page; that page is finished (its error rows sent) before
-        // this one's write, so its error rows never wait behind this write.
+        // Classified while the database writes the previous page, and sent before that page is finished: the
+        // connection takes it the moment the previous write ends, and is never idle while Node settles and reports
+        // the previous page. That page's error rows follow this write.
         const classified = await this.pages.classify(candidates);
+        const sent: InFlight = { ...(await this.pages.send(repository, classified, withDetails)), lastId, last };
         if (inFlight) await finish(inFlight);
-        inFlight = { ...(await this.pages.send(repository, classified, withDetails)), lastId, last };
+        inFlight = sent;
       }
       if (inFlight) await finish(inFlight);
+      await recorded;
     } finally {
       progress.stop();
     }
@@ -227,7 +234,8 @@ export class EquipmentMigrationJob implements DataChangeJob<MigrationState, Migr
     const reading = last ? undefined : repository.readPage(lastId, scope.maxId, options.batchSize, this.sizing);
     reading?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const sent = await this.pages.send(repository, await this.pages.classify(candidates), withDetails);
-    const { classified, details } = await this.pages.finish(repository, sent, withDetails);
+    const { classified, details, recorded } = await this.pages.finish(repository, sent, withDetails);
+    await recorded;
     const prefetched = reading && { afterId: lastId, page: await reading };
     const tally = new MigrationTally(scope.before, undefined, undefined, { summary: state.summary, after: checkpoint.after as EquipmentDistribution });
     tally.add(classified);

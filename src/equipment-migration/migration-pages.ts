@@ -18,6 +18,8 @@ export interface StartedPage {
 export interface FinishedPage {
   classified: Classified[];
   details: EncodedDetails;
+  /** The page's error rows, sent in turn on the run's connection; awaited before the transaction ends. */
+  recorded: Promise<void>;
 }
 
 /**
@@ -83,7 +85,8 @@ export class MigrationPages {
   /**
    * Waits for a page's write. A row someone else changed after it was read is re-read (locked this time) and
    * classified again from its new value, and only then are the page's details serialized again. The page's error
-   * rows are then recorded (sent, in turn, on the same connection).
+   * rows are then sent, in turn, on the same connection; `recorded` settles when they are written. It is not awaited
+   * here: a page written ahead (see send) may be queued before them, and the caller need not wait for that one.
    */
   async finish(repository: AssessmentMigrationRepository, page: StartedPage, withDetails: boolean): Promise<FinishedPage> {
     let { classified, writes } = page;
@@ -132,12 +135,10 @@ export class MigrationPages {
       revised = true;
       this.output.note(`Warning: ${rewritten} rows hold other values than the migration wrote (a trigger rewrote them); they are reported as errors`);
     }
-    const recording = repository.recordErrors(classified);
-    recording.catch(() => undefined);
+    const recorded = repository.recordErrors(classified);
+    recorded.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
     const details = !revised ? page.details : withDetails ? encoded(this.report.serializeDetails(classified)) : [];
-    const finished = { classified, details };
-    await recording;
-    return finished;
+    return { classified, details, recorded };
   }
 
   private writesFor(classified: Classified[]): RowWrite[] {

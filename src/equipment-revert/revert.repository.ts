@@ -1,6 +1,6 @@
 import { QueryRunner } from 'typeorm';
 import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
-import { writeIsolatingRefusals } from '../database/isolated-write';
+import { WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
 import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
 
 /** One row a migration run changed, with what it holds now. jsonb as PostgreSQL's text: equal values, equal text. */
@@ -87,10 +87,10 @@ export class RevertRepository {
     return writeIsolatingRefusals(this.queryRunner, rows, (part) => this.restoreAll(part), refused);
   }
 
-  private async restoreAll(rows: { id: number; version: string }[]): Promise<Set<number>> {
+  private restoreAll(rows: { id: number; version: string }[]): WriteStatement {
     const { a, c } = this;
-    const restored: { id: number }[] = await this.queryRunner.query(
-      `WITH w AS (SELECT * FROM unnest($1::int[], $2::xid[]) AS w(id, version)),
+    return {
+      text: `WITH w AS (SELECT * FROM unnest($1::int[], $2::xid[]) AS w(id, version)),
             recorded AS (SELECT c.* FROM ${c.table} AS c JOIN w ON c.${c.assessmentId} = w.id WHERE c.${c.runId} = $3),
             before AS (
               SELECT a.${a.id} AS id, a.${a.equipment} AS equipment, a.${a.items} AS items, a.${a.flag} AS flag
@@ -113,8 +113,8 @@ export class RevertRepository {
                 FROM restored JOIN before ON before.id = restored.id
             )
        SELECT id FROM restored`,
-      [`{${rows.map((r) => r.id).join(',')}}`, `{${rows.map((r) => r.version).join(',')}}`, this.revertedRunId, this.revertRunId],
-    );
-    return new Set(restored.map((r) => r.id));
+      values: [`{${rows.map((r) => r.id).join(',')}}`, `{${rows.map((r) => r.version).join(',')}}`, this.revertedRunId, this.revertRunId],
+      written: (restored) => new Set(restored.map((r) => r.id as number)),
+    };
   }
 }

@@ -162,16 +162,18 @@ describe('bounded waits (real PostgreSQL)', () => {
         afterPageRead: async (_candidates: CandidateRow[]) => {
           pages += 1;
           if (pages !== 3) return;
-          // Page 1 has been written inside the run's transaction; page 2's write (SAVEPOINT, UPDATE, RELEASE) was
-          // queued behind this page's read. Wait until it is done too, so the connection is lost while the run sits
-          // idle in its transaction, with nothing in flight.
+          // Page 1 has been written inside the run's transaction; page 2's write (SAVEPOINT, UPDATE, RELEASE in one
+          // message) was sent while this page was read, and page 1's error rows after it. Wait until they are done
+          // too, so the connection is lost while the run sits idle in its transaction, with nothing in flight.
           await pollUntil(async () => {
             const { rows: busy } = await session.query(
               `SELECT state, query FROM pg_stat_activity
                 WHERE datname = current_database() AND application_name = $1 AND backend_xid IS NOT NULL`,
               [APPLICATION_NAME],
             );
-            const idle = busy.length === 1 && busy[0].state === 'idle in transaction' && /^RELEASE SAVEPOINT/.test(busy[0].query);
+            const last = busy.length === 1 && busy[0].state === 'idle in transaction' ? busy[0].query : '';
+            // (The query text shown is cut at track_activity_query_size: a page write shows as its beginning.)
+            const idle = /^SAVEPOINT isolated_write;/.test(last) || /^INSERT INTO "equipment_migration_errors"/.test(last);
             return idle ? true : undefined;
           }, (found) => found !== undefined, { what: 'the run to be idle in its transaction after writing page 2', timeoutMs: 20_000 });
           const { rows } = await session.query(TERMINATE_RUN_BACKENDS);
