@@ -149,7 +149,7 @@ export class MigrationPages {
       writes.push({
         id: row.id,
         version: row.version,
-        read: row,
+        location: row.location,
         equipment: outcome.write.equipment,
         clearItems: outcome.write.items === 'clear',
         reassessmentRequired: outcome.write.reassessmentRequired,

@@ -12,6 +12,7 @@ const row = (id: number, equipment: unknown, items: unknown = []): Classified =>
     itemsJson: JSON.stringify(items),
     reassessmentRequired: false,
     version: '1',
+    location: '(0,1)',
   };
   return { row: candidate, outcome: EquipmentRules.classify({ equipment, equipmentItems: items, reassessmentRequired: false }) };
 };

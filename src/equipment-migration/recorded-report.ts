@@ -42,6 +42,7 @@ function asClassified(recorded: RecordedRow): Classified {
     itemsJson: recorded.itemsJson,
     reassessmentRequired: recorded.reassessmentRequired,
     version: '',
+    location: '',
   };
   if (recorded.errorReason !== undefined && recorded.errorReason !== null) {
     return {

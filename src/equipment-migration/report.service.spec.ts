@@ -69,6 +69,7 @@ const row = fc.record({
   itemsJson: storedJson.map((t) => t ?? '[]'),
   reassessmentRequired: fc.boolean(),
   version: fc.constant('1'),
+  location: fc.constant('(0,1)'),
 });
 
 describe('ReportService.serializeDetails', () => {
@@ -90,7 +91,7 @@ describe('ReportService.serializeDetails', () => {
   });
 
   it("lists each detail's fields in the guide's order, one detail per line", () => {
-    const base = { userId: 7, userEmail: 'a@b.c', equipmentJson: '["full_gym"]', itemsJson: '[]', reassessmentRequired: false, version: '1' };
+    const base = { userId: 7, userEmail: 'a@b.c', equipmentJson: '["full_gym"]', itemsJson: '[]', reassessmentRequired: false, version: '1', location: '(0,1)' };
     const flagged: EquipmentOutcome = {
       status: 'flagged',
       newEquipment: 'basic_equipment',
@@ -117,7 +118,7 @@ describe('ReportService.serializeDetails', () => {
   it('embeds a value 2,000 levels deep as its text, with a flag; one at the limit verbatim', () => {
     const deep = nested(2000, '"x"');
     const atLimit = nested(MAX_EMBEDDED_DEPTH, '"x"');
-    const base = { userId: 1, userEmail: null, itemsJson: '[]', reassessmentRequired: false, version: '1' };
+    const base = { userId: 1, userEmail: null, itemsJson: '[]', reassessmentRequired: false, version: '1', location: '(0,1)' };
     const error = { status: 'error' as const, reason: 'bad' };
     const parsed = JSON.parse(
       reportText([
