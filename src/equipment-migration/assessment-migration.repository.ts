@@ -273,7 +273,8 @@ export class AssessmentMigrationRepository {
    * rows that need a second look come back: those not written (changed by someone else since they were read) and
    * those whose stored values (after any trigger) are not what was written; the latter are added to `stored`.
    * Returning every written row cost the database and Node more than anything else in the statement's answer, for
-   * rows that are almost always exactly as written.
+   * rows that are almost always exactly as written. Both are found from the UPDATE's own answer (it returns what was
+   * meant beside what was stored), not by joining the page to the audit rows: 2-4% less CPU again (interleaved).
    */
   private update(writes: RowWrite[], stored: Map<number, StoredValues>): WriteStatement {
     const { table, id, userId, equipment, items, flag, updatedAt } = this.t;
@@ -291,23 +292,27 @@ export class AssessmentMigrationRepository {
              FROM w JOIN ${table} AS old ON old.ctid = w.location
             WHERE a.ctid = w.location AND a.${id} = w.id AND a.xmin = w.version
            RETURNING a.${id} AS id, old.${userId} AS user_id, old.${equipment} AS read_equipment, old.${items} AS read_items, old.${flag} AS read_flag,
-                     a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag
+                     a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag,
+                     w.equipment AS intended_equipment, w.clear_items, w.flag AS intended_flag
          ),
          audit AS (
            INSERT INTO ${c.table} (${c.runId}, ${c.assessmentId}, ${c.userId}, ${c.previousEquipment}, ${c.previousItems}, ${c.previousFlag},
                                    ${c.newEquipment}, ${c.newItems}, ${c.newFlag})
            SELECT $7::uuid, id, user_id, read_equipment, read_items, read_flag, equipment, items, flag
              FROM written
-           RETURNING ${c.assessmentId} AS id, ${c.previousItems} AS previous_items, ${c.newEquipment} AS equipment, ${c.newItems} AS items, ${c.newFlag} AS flag
          )
-         -- every written row has its audit row; compared as text, as Node does
-         SELECT w.id, audit.id IS NOT NULL AS written,
-                CAST(audit.equipment AS text) AS "equipmentJson", CAST(audit.items AS text) AS "itemsJson", audit.flag
-           FROM w LEFT JOIN audit ON audit.id = w.id
-          WHERE audit.id IS NULL
-             OR CAST(audit.equipment AS text) IS DISTINCT FROM CAST(to_jsonb(w.equipment) AS text)
-             OR CAST(audit.items AS text) IS DISTINCT FROM CASE WHEN w.clear_items THEN '[]' ELSE CAST(audit.previous_items AS text) END
-             OR audit.flag IS DISTINCT FROM w.flag`;
+         -- written rows stored otherwise than written (compared as text, as Node does); the INSERT above records
+         -- every written row (a data-modifying CTE always runs to completion)
+         SELECT id, true AS written, CAST(equipment AS text) AS "equipmentJson", CAST(items AS text) AS "itemsJson", flag
+           FROM written
+          WHERE CAST(equipment AS text) IS DISTINCT FROM CAST(to_jsonb(intended_equipment) AS text)
+             OR CAST(items AS text) IS DISTINCT FROM CASE WHEN clear_items THEN '[]' ELSE CAST(read_items AS text) END
+             OR flag IS DISTINCT FROM intended_flag
+         UNION ALL
+         -- rows not written, looked for only when fewer rows were written than sent
+         SELECT w.id, false, NULL, NULL, NULL
+           FROM w
+          WHERE (SELECT count(*) FROM written) < $8 AND w.id NOT IN (SELECT id FROM written)`;
     // Array literals built here: a page is thousands of rows, and these values need no quoting (integers,
     // canonical names, booleans, and locations such as "(12,3)" quoted as array elements).
     const values = [
@@ -318,6 +323,7 @@ export class AssessmentMigrationRepository {
       `{${writes.map((w) => (w.reassessmentRequired ? 't' : 'f')).join(',')}}`,
       `{"${writes.map((w) => w.location).join('","')}"}`,
       this.runId,
+      writes.length,
     ];
     type Answer = { id: number; written: boolean; equipmentJson: string | null; itemsJson: string | null; flag: boolean };
     return {
