@@ -1,13 +1,11 @@
-import { QueryRunner } from 'typeorm';
+import { QueryRunner, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { connectionOf } from './pg-client';
 import { errorMessage, isRowLevelError } from './postgres-errors';
 
 /** A set-based write as one statement, and how its answer tells the ids written. */
 export interface WriteStatement {
-  /** The statement, with `$n` parameters and no other `$` (see inlineValues). */
-  text: string;
-  /** The parameters: integers, or text (quoted as literals; the text carries any cast). */
-  values: ReadonlyArray<string | number>;
+  /** The statement with its values inlined (see inlineValues): built by the caller, off the connection's turn. */
+  sql: string;
   /** The ids written, from the statement's answer rows. */
   written(answer: Record<string, unknown>[]): Set<number>;
 }
@@ -29,7 +27,7 @@ export async function writeIsolatingRefusals<T extends { id: number }>(
   if (rows.length === 0) return new Set();
   const statement = write(rows);
   try {
-    const results = await simpleQuery(queryRunner, `SAVEPOINT isolated_write;\n${inlineValues(statement.text, statement.values)}\n;RELEASE SAVEPOINT isolated_write`);
+    const results = await simpleQuery(queryRunner, `SAVEPOINT isolated_write;\n${statement.sql}\n;RELEASE SAVEPOINT isolated_write`);
     return statement.written(results[1].rows);
   } catch (error) {
     if (!isRowLevelError(error)) throw error;
@@ -48,7 +46,8 @@ export async function writeIsolatingRefusals<T extends { id: number }>(
 /** Several statements in one message, on the query runner's connection (TypeORM's query() reads one result only). */
 async function simpleQuery(queryRunner: QueryRunner, text: string): Promise<{ rows: Record<string, unknown>[] }[]> {
   const client = connectionOf(queryRunner);
-  if (!client || queryRunner.isReleased) throw new Error('Query runner already released');
+  // TypeORM's own error, as its query() would throw: a connection lost while idle is told by it (fatalKind).
+  if (!client || queryRunner.isReleased) throw new QueryRunnerAlreadyReleasedError();
   return client.query(text);
 }
 

@@ -1,7 +1,6 @@
 import type { AssessmentColumns } from '../database/assessment-columns';
+import { quoteLiteral as quote } from '../database/isolated-write';
 import { EQUIPMENT_VALUES } from './equipment-rules';
-
-const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 /**
  * SQL twin of EquipmentRules' "skipped" outcome — a row that is canonical and consistent: a canonical JSON string
@@ -11,12 +10,11 @@ const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
  * once for every row.
  */
 export function canonicalAndConsistent(c: AssessmentColumns, alias = 'a'): string {
-  const e = `${alias}.${c.equipment}`;
   const i = `${alias}.${c.items}`;
   const others = EQUIPMENT_VALUES.filter((value) => value !== 'basic_equipment');
   // One CASE over the text, so it is extracted once per row (an IN list and a comparison extracted it twice: a third
   // of the predicate's cost).
-  return `COALESCE(CASE ${e} #>> '{}'
+  return `COALESCE(CASE ${equipmentText(c, alias)}
       WHEN ${others.map(quote).join(' THEN true WHEN ')} THEN true
       WHEN 'basic_equipment' THEN CASE COALESCE(jsonb_typeof(${i}), 'null') /* SQL NULL items count as JSON null */
         WHEN 'null' THEN ${alias}.${c.flag}
@@ -25,4 +23,17 @@ export function canonicalAndConsistent(c: AssessmentColumns, alias = 'a'): strin
         ELSE false END
       ELSE false END,
       false)`;
+}
+
+/**
+ * The equipment as text, for comparing with the canonical names: a JSON string renders as its bare value, and no
+ * other JSON value renders as a bare name, so only a string can match.
+ */
+function equipmentText(c: AssessmentColumns, alias: string): string {
+  return `${alias}.${c.equipment} #>> '{}'`;
+}
+
+/** SQL: which canonical value the equipment holds (one of EQUIPMENT_VALUES, as text), else 'other'. */
+export function equipmentClass(c: AssessmentColumns, alias = 'a'): string {
+  return `CASE ${equipmentText(c, alias)} ${EQUIPMENT_VALUES.map((value) => `WHEN ${quote(value)} THEN ${quote(value)}`).join(' ')} ELSE 'other' END`;
 }

@@ -1,6 +1,6 @@
 import { QueryRunner } from 'typeorm';
 import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
-import { WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
+import { inlineValues, WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
 import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
 
 /** One row a migration run changed, with what it holds now. jsonb as PostgreSQL's text: equal values, equal text. */
@@ -90,7 +90,8 @@ export class RevertRepository {
   private restoreAll(rows: { id: number; version: string }[]): WriteStatement {
     const { a, c } = this;
     return {
-      text: `WITH w AS (SELECT * FROM unnest($1::int[], $2::xid[]) AS w(id, version)),
+      sql: inlineValues(
+        `WITH w AS (SELECT * FROM unnest($1::int[], $2::xid[]) AS w(id, version)),
             recorded AS (SELECT c.* FROM ${c.table} AS c JOIN w ON c.${c.assessmentId} = w.id WHERE c.${c.runId} = $3),
             before AS (
               SELECT a.${a.id} AS id, a.${a.equipment} AS equipment, a.${a.items} AS items, a.${a.flag} AS flag
@@ -113,7 +114,8 @@ export class RevertRepository {
                 FROM restored JOIN before ON before.id = restored.id
             )
        SELECT id FROM restored`,
-      values: [`{${rows.map((r) => r.id).join(',')}}`, `{${rows.map((r) => r.version).join(',')}}`, this.revertedRunId, this.revertRunId],
+        [`{${rows.map((r) => r.id).join(',')}}`, `{${rows.map((r) => r.version).join(',')}}`, this.revertedRunId, this.revertRunId],
+      ),
       written: (restored) => new Set(restored.map((r) => r.id as number)),
     };
   }

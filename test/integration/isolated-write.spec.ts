@@ -52,8 +52,10 @@ describe('writeIsolatingRefusals and inlineValues', () => {
         queryRunner,
         rows,
         (part) => ({
-          text: `INSERT INTO isolated_write_probe (id, note) SELECT * FROM unnest($1::int[], $2::text[]) RETURNING id`,
-          values: [`{${part.map((r) => r.id).join(',')}}`, `{${part.map((r) => JSON.stringify(r.note)).join(',')}}`],
+          sql: inlineValues(`INSERT INTO isolated_write_probe (id, note) SELECT * FROM unnest($1::int[], $2::text[]) RETURNING id`, [
+            `{${part.map((r) => r.id).join(',')}}`,
+            `{${part.map((r) => JSON.stringify(r.note)).join(',')}}`,
+          ]),
           written: (answer) => new Set(answer.map((r) => r.id as number)),
         }),
         refused,
