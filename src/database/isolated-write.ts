@@ -1,5 +1,5 @@
-import { QueryRunner, QueryRunnerAlreadyReleasedError } from 'typeorm';
-import { connectionOf } from './pg-client';
+import { QueryRunner } from 'typeorm';
+import { queryableClient } from './pg-client';
 import { errorMessage, isRowLevelError } from './postgres-errors';
 
 /** A set-based write as one statement, and how its answer tells the ids written. */
@@ -45,10 +45,7 @@ export async function writeIsolatingRefusals<T extends { id: number }>(
 
 /** Several statements in one message, on the query runner's connection (TypeORM's query() reads one result only). */
 async function simpleQuery(queryRunner: QueryRunner, text: string): Promise<{ rows: Record<string, unknown>[] }[]> {
-  const client = connectionOf(queryRunner);
-  // TypeORM's own error, as its query() would throw: a connection lost while idle is told by it (fatalKind).
-  if (!client || queryRunner.isReleased) throw new QueryRunnerAlreadyReleasedError();
-  return client.query(text);
+  return queryableClient(queryRunner).query(text);
 }
 
 /**

@@ -3,7 +3,7 @@ import { CliOutput } from '../cli/cli-output.service';
 import { AssessmentMigrationRepository, CandidateRow, MAX_ROW_TEXT_BYTES, PageWriteResult, RowWrite, StoredValues } from './assessment-migration.repository';
 import { OutcomeCache } from './outcome-cache';
 import { WriteValidator } from './equipment-write.dto';
-import { DETAIL_SEPARATOR } from '../run-engine/report-file.writer';
+import { Utf8Builder } from '../run-engine/utf8-builder';
 import { Classified, ReportService } from './report.service';
 
 /** A page whose write has been sent but not yet confirmed. */
@@ -23,15 +23,14 @@ export interface FinishedPage {
 }
 
 /**
- * A page's report details (ReportService.serializeDetails, joined as the report joins them) as UTF-8 bytes, in parts;
- * empty when it has none. Encoded as each few hundred rows are serialized: the text's many small pieces then die
- * young, and the page waits for its write outside V8's heap instead of being copied by each young-generation
- * collection meanwhile.
+ * A page's report details (ReportService.encodeDetails, joined as the report joins them) as UTF-8 bytes, in parts;
+ * empty when it has none. Written straight into memory outside V8's heap, where the page waits for its write instead
+ * of being copied by each young-generation collection meanwhile.
  */
 export type EncodedDetails = Buffer[];
 
-/** Serialized details as EncodedDetails parts: none for no details. */
-const encoded = (json: string): EncodedDetails => (json === '' ? [] : [Buffer.from(json, 'utf8')]);
+/** Room for a part of a page's details at first: a page of 5,000 candidates has about 1.3 MB of them. */
+const DETAILS_CAPACITY = 512 * 1024;
 
 /** Rows classified or serialized between two yields to the event loop (about a millisecond of work). */
 const ROWS_BETWEEN_YIELDS = 500;
@@ -73,9 +72,11 @@ export class MigrationPages {
     writing.catch(() => undefined); // awaited in finish; never an unhandled rejection meanwhile
     const details: Buffer[] = [];
     if (withDetails) {
+      const out = new Utf8Builder(DETAILS_CAPACITY);
+      let separated = false;
       for (let i = 0; i < classified.length; i += ROWS_BETWEEN_YIELDS) {
-        const part = this.report.serializeDetails(classified.slice(i, i + ROWS_BETWEEN_YIELDS));
-        details.push(...encoded(details.length === 0 || part === '' ? part : DETAIL_SEPARATOR + part));
+        separated = this.report.encodeDetails(classified.slice(i, i + ROWS_BETWEEN_YIELDS), out, separated);
+        if (out.length > 0) details.push(out.take());
         await yieldToEventLoop();
       }
     }
@@ -137,8 +138,14 @@ export class MigrationPages {
     }
     const recorded = repository.recordErrors(classified);
     recorded.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
-    const details = !revised ? page.details : withDetails ? encoded(this.report.serializeDetails(classified)) : [];
+    const details = !revised ? page.details : withDetails ? this.encodedDetails(classified) : [];
     return { classified, details, recorded };
+  }
+
+  private encodedDetails(classified: Classified[]): EncodedDetails {
+    const out = new Utf8Builder(DETAILS_CAPACITY);
+    this.report.encodeDetails(classified, out);
+    return out.length > 0 ? [out.take()] : [];
   }
 
   private writesFor(classified: Classified[]): RowWrite[] {

@@ -90,6 +90,27 @@ describe('ReportService.serializeDetails', () => {
     );
   });
 
+  it('writes every id, email and reason exactly, whatever their characters (lone surrogates included)', () => {
+    // Any UTF-16 code units: lone surrogates, quotes, backslashes and control characters included.
+    const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id, userId: id, userEmail: fc.option(anyText, { nil: null }), reason: anyText }), { maxLength: 6 }),
+        (rows) => {
+          const classified: Classified[] = rows.map(({ reason, ...values }) => ({
+            row: { ...values, equipmentJson: '["full_gym"]', itemsJson: '[]', reassessmentRequired: false, version: '1', location: '(0,1)' },
+            outcome: { status: 'error', reason },
+          }));
+          const details = JSON.parse(`[${report.serializeDetails(classified)}]`);
+          expect(details.map((d: Record<string, unknown>) => [d.assessment_id, d.user_id, d.user_email, d.reason])).toEqual(
+            rows.map((r) => [r.id, r.userId, r.userEmail, r.reason]),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("lists each detail's fields in the guide's order, one detail per line", () => {
     const base = { userId: 7, userEmail: 'a@b.c', equipmentJson: '["full_gym"]', itemsJson: '[]', reassessmentRequired: false, version: '1', location: '(0,1)' };
     const flagged: EquipmentOutcome = {

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { CliOutput } from '../cli/cli-output.service';
 import type { CandidateRow, EquipmentDistribution } from './assessment-migration.repository';
-import { EquipmentOutcome, FLAGGED_REASON } from './equipment-rules';
+import { EQUIPMENT_VALUES, EquipmentOutcome, EquipmentValue, FLAGGED_REASON } from './equipment-rules';
 import { DETAIL_SEPARATOR } from '../run-engine/report-file.writer';
+import { ascii, Utf8Builder } from '../run-engine/utf8-builder';
 import { MAX_EMBEDDED_DEPTH, nestsDeeperThan } from './json-depth';
 import { emptySummary } from './migration-tally';
 import { MigrationSummary, ReportRun, REPORT_VERSION } from './report.types';
@@ -81,47 +82,118 @@ export class ReportService {
   }
 
   /**
-   * A page's details as JSON text (objects joined by commas), fields in the guide's order; skipped rows have none.
-   * Stored values are embedded as the database's own JSON text: exact, and never re-encoded (a row may hold megabytes).
-   * A value nested deeper than MAX_EMBEDDED_DEPTH is embedded as a string holding that text, with a flag
+   * A page's details as JSON text (objects joined by DETAIL_SEPARATOR), fields in the guide's order; skipped rows have
+   * none. Stored values are embedded as the database's own JSON text: exact, and never re-encoded (a row may hold
+   * megabytes). A value nested deeper than MAX_EMBEDDED_DEPTH is embedded as a string holding that text, with a flag
    * (`original_equipment_as_text` / `original_items_as_text`), so jq and Python's json can still read the report.
    */
   serializeDetails(classified: Classified[]): string {
-    // One string grown in place (no array of parts joined and copied again): at 1,000,000 rows the report's details
-    // were a third of everything the run allocated.
-    let json = '';
+    const out = new Utf8Builder();
+    this.encodeDetails(classified, out);
+    return out.take().toString('utf8');
+  }
+
+  /**
+   * serializeDetails, as UTF-8 bytes written into `out` (see Utf8Builder: the run's details never become strings).
+   * `separated`: details precede these in the same text, so the first one here is preceded by the separator. Returns
+   * whether any detail precedes what comes next.
+   */
+  encodeDetails(classified: Classified[], out: Utf8Builder, separated = false): boolean {
+    let any = separated;
     for (const { row, outcome } of classified) {
       if (outcome.status === 'skipped') continue;
-      if (json !== '') json += DETAIL_SEPARATOR;
-      json += `{"assessment_id":${row.id},"user_id":${row.userId},"user_email":${row.userEmail == null ? 'null' : JSON.stringify(row.userEmail)},"status":"${outcome.status}",`;
+      if (any) out.bytes(PIECES.separator);
+      any = true;
+      out.bytes(PIECES.assessmentId);
+      out.integer(row.id);
+      out.bytes(PIECES.userId);
+      out.integer(row.userId);
+      out.bytes(PIECES.userEmail);
+      jsonString(out, row.userEmail);
+      out.bytes(PIECES.status[outcome.status]);
       switch (outcome.status) {
         case 'migrated':
-          json += embedded('original_equipment', row.equipmentJson ?? 'null');
-          json += `,"new_equipment":"${outcome.newEquipment}","items_cleared":${outcome.itemsCleared}}`;
+          embedded(out, 'original_equipment', row.equipmentJson);
+          out.bytes(PIECES.newEquipment[outcome.newEquipment]);
+          out.bytes(outcome.itemsCleared ? PIECES.itemsClearedTrue : PIECES.itemsClearedFalse);
           break;
         case 'flagged':
-          json += `"reason":${FLAGGED_REASON_JSON},`; // the one reason a flagged row has
-          json += embedded('original_equipment', row.equipmentJson ?? 'null');
-          json += ',';
-          json += embedded('original_items', row.itemsJson ?? 'null');
-          json += `,"new_equipment":"${outcome.newEquipment}"}`;
+          out.bytes(PIECES.flaggedReason); // the one reason a flagged row has
+          embedded(out, 'original_equipment', row.equipmentJson);
+          out.bytes(PIECES.comma);
+          embedded(out, 'original_items', row.itemsJson);
+          out.bytes(PIECES.newEquipment[outcome.newEquipment]);
+          out.bytes(PIECES.close);
           break;
         case 'error':
-          json += `"reason":${JSON.stringify(outcome.reason)},`;
-          json += embedded('original_equipment', row.equipmentJson ?? 'null');
-          json += ',';
-          json += embedded('original_items', row.itemsJson ?? 'null');
-          json += '}';
+          out.bytes(PIECES.reason);
+          jsonString(out, outcome.reason);
+          out.bytes(PIECES.comma);
+          embedded(out, 'original_equipment', row.equipmentJson);
+          out.bytes(PIECES.comma);
+          embedded(out, 'original_items', row.itemsJson);
+          out.bytes(PIECES.close);
           break;
       }
     }
-    return json;
+    return any;
   }
 }
 
-const FLAGGED_REASON_JSON = JSON.stringify(FLAGGED_REASON);
+/** The details' constant pieces, encoded once. */
+const PIECES = {
+  separator: ascii(DETAIL_SEPARATOR),
+  assessmentId: ascii('{"assessment_id":'),
+  userId: ascii(',"user_id":'),
+  userEmail: ascii(',"user_email":'),
+  status: {
+    migrated: ascii(',"status":"migrated",'),
+    flagged: ascii(',"status":"flagged",'),
+    error: ascii(',"status":"error",'),
+  },
+  newEquipment: Object.fromEntries(EQUIPMENT_VALUES.map((value) => [value, ascii(`,"new_equipment":${JSON.stringify(value)}`)])) as Record<
+    EquipmentValue,
+    Uint8Array
+  >,
+  itemsClearedTrue: ascii(',"items_cleared":true}'),
+  itemsClearedFalse: ascii(',"items_cleared":false}'),
+  flaggedReason: ascii(`"reason":${JSON.stringify(FLAGGED_REASON)},`),
+  reason: ascii('"reason":'),
+  comma: ascii(','),
+  close: ascii('}'),
+  null: ascii('null'),
+  quote: ascii('"'),
+  field: {
+    original_equipment: ascii('"original_equipment":'),
+    original_items: ascii('"original_items":'),
+  },
+  asText: {
+    original_equipment: ascii(',"original_equipment_as_text":true'),
+    original_items: ascii(',"original_items_as_text":true'),
+  },
+};
 
-/** `"field":<stored JSON text>`, or, for a value nested too deep for common readers, its text as a string and a flag. */
-function embedded(field: 'original_equipment' | 'original_items', json: string): string {
-  return nestsDeeperThan(json, MAX_EMBEDDED_DEPTH) ? `"${field}":${JSON.stringify(json)},"${field}_as_text":true` : `"${field}":${json}`;
+/** Text that JSON.stringify would only put in quotes: no quote, backslash, control character or surrogate. */
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** A string (or null) as JSON; the common case written as it is, without a JSON.stringify copy. */
+function jsonString(out: Utf8Builder, value: string | null): void {
+  if (value === null) out.bytes(PIECES.null);
+  else if (PLAIN_STRING.test(value)) {
+    out.bytes(PIECES.quote);
+    out.text(value);
+    out.bytes(PIECES.quote);
+  } else out.text(JSON.stringify(value));
+}
+
+/**
+ * `"field":<stored JSON text>` (SQL NULL: null), or, for a value nested too deep for common readers, its text as a
+ * string and a flag.
+ */
+function embedded(out: Utf8Builder, field: 'original_equipment' | 'original_items', stored: string | null): void {
+  const json = stored ?? 'null';
+  out.bytes(PIECES.field[field]);
+  if (!nestsDeeperThan(json, MAX_EMBEDDED_DEPTH)) return out.text(json);
+  jsonString(out, json);
+  out.bytes(PIECES.asText[field]);
 }
