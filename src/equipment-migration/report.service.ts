@@ -162,7 +162,6 @@ const PIECES = {
   comma: ascii(','),
   close: ascii('}'),
   null: ascii('null'),
-  quote: ascii('"'),
   field: {
     original_equipment: ascii('"original_equipment":'),
     original_items: ascii('"original_items":'),
@@ -173,17 +172,10 @@ const PIECES = {
   },
 };
 
-/** Text that JSON.stringify would only put in quotes: no quote, backslash, control character or surrogate. */
-const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
-
-/** A string (or null) as JSON; the common case written as it is, without a JSON.stringify copy. */
+/** A string (or null) as JSON; the common case copied as it is, without a JSON.stringify copy. */
 function jsonString(out: Utf8Builder, value: string | null): void {
   if (value === null) out.bytes(PIECES.null);
-  else if (PLAIN_STRING.test(value)) {
-    out.bytes(PIECES.quote);
-    out.text(value);
-    out.bytes(PIECES.quote);
-  } else out.text(JSON.stringify(value));
+  else if (!out.plainJsonString(value)) out.text(JSON.stringify(value));
 }
 
 /**

@@ -32,6 +32,21 @@ describe('Utf8Builder', () => {
     );
   });
 
+  it('writes a plain JSON string as it is, and nothing at all for one that JSON.stringify must escape or that is not ASCII', () => {
+    const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) });
+    fc.assert(
+      fc.property(fc.oneof(anyText, fc.string()), (value) => {
+        const out = new Utf8Builder(4);
+        out.text('x');
+        const plain = out.plainJsonString(value);
+        const json = JSON.stringify(value);
+        expect(plain).toBe(json === `"${value}"` && /^[\x00-\x7e]*$/.test(value));
+        expect(out.take().toString()).toBe(plain ? `x${json}` : 'x');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('never changes bytes already taken', () => {
     const out = new Utf8Builder(8);
     out.text('first');
