@@ -1,6 +1,7 @@
 import { QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { Assessment } from '../entities/assessment.entity';
-import { inlineValues, quoteLiteral, WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
+import { WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
+import { inlineValues, quoteLiteral } from '../database/sql-literals';
 import { queryableClient } from '../database/pg-client';
 import { StatementQueue } from '../database/statement-queue';
 import { ChangeColumns, changeColumns, ErrorColumns, errorColumns } from '../audit-store/change-columns';
@@ -101,6 +102,8 @@ export class AssessmentMigrationRepository {
   private readonly t: AssessmentColumns;
   private readonly changes: ChangeColumns;
   private readonly errors: ErrorColumns;
+  /** The page write's statement, values still as $n (see update). */
+  private readonly pageWrite: string;
   /** The run's connection takes one statement at a time; a page's read is sent while the last page is written. */
   private readonly statements = new StatementQueue();
   /** The transaction's connection with its queue, and where pages are read: the reader's when there is one, else the same. */
@@ -122,6 +125,7 @@ export class AssessmentMigrationRepository {
     this.t = assessmentColumns(queryRunner.connection);
     this.changes = changeColumns(queryRunner.connection);
     this.errors = errorColumns(queryRunner.connection);
+    this.pageWrite = pageWriteStatement(this.t, this.changes);
     this.own = { queryRunner, statements: this.statements };
     this.pageReads = reader ? { queryRunner: reader, statements: new StatementQueue() } : this.own;
   }
@@ -283,55 +287,6 @@ export class AssessmentMigrationRepository {
    * again (interleaved).
    */
   private update(writes: RowWrite[], stored: Map<number, StoredValues>): WriteStatement {
-    const { table, id, userId, equipment, items, flag, updatedAt } = this.t;
-    const c = this.changes;
-    // Only a trigger or a rule can store other values than the UPDATE sets. Without one on the table (the usual case)
-    // the comparison below is never evaluated: a one-time check of the catalogs, in the statement's own snapshot, taken
-    // once it holds the table's lock (a trigger or rule is created under a lock that conflicts with it, so none can
-    // appear meanwhile; the run's transaction is READ COMMITTED, so each statement sees the catalogs as they are).
-    // Comparing every written row's values as text was 6-10% of the page write's time.
-    const rewriterExists = `EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = ${quoteLiteral(table)}::regclass AND NOT tgisinternal
-                                    UNION ALL
-                                    SELECT FROM pg_catalog.pg_rewrite WHERE ev_class = ${quoteLiteral(table)}::regclass AND ev_type <> '1')`;
-    // Each row's equipment, items and flag to write travel as one small integer (see writeCode): a third of the
-    // statement's text, and two arrays fewer for the database to parse (about 9% of the write's time). The rows sent
-    // are a subquery of the UPDATE, read once; as a CTE, referred to again to find the rows not written, they were
-    // stored and scanned again (8-15% of the write's time).
-    const text = `WITH written AS (
-           UPDATE ${table} AS a
-              SET ${equipment} = to_jsonb(w.equipment),
-                  ${items} = CASE WHEN w.clear_items THEN '[]'::jsonb ELSE a.${items} END,
-                  ${flag} = w.flag,
-                  ${updatedAt} = now()
-             FROM (SELECT w.id, w.version, (${EQUIPMENT_BY_CODE})[w.code / 4 + 1] AS equipment, w.code & 2 <> 0 AS clear_items,
-                          w.code & 1 <> 0 AS flag, w.location
-                     FROM ROWS FROM (unnest($1::int[]), unnest($2::xid[]), unnest($3::int[]), unnest($4::tid[])) AS w(id, version, code, location)
-                  ) AS w
-             JOIN ${table} AS old ON old.ctid = w.location
-            WHERE a.ctid = w.location AND a.${id} = w.id AND a.xmin = w.version
-           RETURNING a.${id} AS id, old.${userId} AS user_id, old.${equipment} AS read_equipment, old.${items} AS read_items, old.${flag} AS read_flag,
-                     a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag,
-                     w.equipment AS intended_equipment, w.clear_items, w.flag AS intended_flag
-         ),
-         audit AS (
-           INSERT INTO ${c.table} (${c.runId}, ${c.assessmentId}, ${c.userId}, ${c.previousEquipment}, ${c.previousItems}, ${c.previousFlag},
-                                   ${c.newEquipment}, ${c.newItems}, ${c.newFlag})
-           SELECT $5::uuid, id, user_id, read_equipment, read_items, read_flag, equipment, items, flag
-             FROM written
-         )
-         -- written rows stored otherwise than written (compared as text, as Node does); the INSERT above records
-         -- every written row (a data-modifying CTE always runs to completion)
-         SELECT id, CAST(equipment AS text) AS "equipmentJson", CAST(items AS text) AS "itemsJson", flag, NULL::int[] AS "writtenIds"
-           FROM written
-          WHERE ${rewriterExists}
-            AND (CAST(equipment AS text) IS DISTINCT FROM CAST(to_jsonb(intended_equipment) AS text)
-                 OR CAST(items AS text) IS DISTINCT FROM CASE WHEN clear_items THEN '[]' ELSE CAST(read_items AS text) END
-                 OR flag IS DISTINCT FROM intended_flag)
-         UNION ALL
-         -- only when fewer rows were written than sent: the ids written (the others were changed since they were read)
-         SELECT NULL, NULL, NULL, NULL, COALESCE(array_agg(id), '{}')
-           FROM written
-         HAVING count(*) < $6`;
     // Array literals built here: a page is thousands of rows, and these values need no quoting (integers, and
     // locations such as "(12,3)" quoted as array elements).
     const values = [
@@ -344,7 +299,7 @@ export class AssessmentMigrationRepository {
     ];
     type Answer = { id: number; equipmentJson: string | null; itemsJson: string | null; flag: boolean; writtenIds: number[] | null };
     return {
-      sql: inlineValues(text, values),
+      sql: inlineValues(this.pageWrite, values),
       written: (answer) => {
         let written: Set<number> | undefined;
         for (const r of answer as Answer[]) {
@@ -382,6 +337,58 @@ export class AssessmentMigrationRepository {
       );
     });
   }
+}
+
+/** The page write's statement (see AssessmentMigrationRepository.update), its values as $1-$6: built once per run. */
+function pageWriteStatement(t: AssessmentColumns, c: ChangeColumns): string {
+  const { table, id, userId, equipment, items, flag, updatedAt } = t;
+  // Only a trigger or a rule can store other values than the UPDATE sets. Without one on the table (the usual case)
+  // the comparison below is never evaluated: a one-time check of the catalogs, in the statement's own snapshot, taken
+  // once it holds the table's lock (a trigger or rule is created under a lock that conflicts with it, so none can
+  // appear meanwhile; the run's transaction is READ COMMITTED, so each statement sees the catalogs as they are).
+  // Comparing every written row's values as text was 6-10% of the page write's time.
+  const rewriterExists = `EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = ${quoteLiteral(table)}::regclass AND NOT tgisinternal
+                                  UNION ALL
+                                  SELECT FROM pg_catalog.pg_rewrite WHERE ev_class = ${quoteLiteral(table)}::regclass AND ev_type <> '1')`;
+  // Each row's equipment, items and flag to write travel as one small integer (see writeCode): a third of the
+  // statement's text, and two arrays fewer for the database to parse (about 9% of the write's time). The rows sent
+  // are a subquery of the UPDATE, read once; as a CTE, referred to again to find the rows not written, they were
+  // stored and scanned again (8-15% of the write's time).
+  return `WITH written AS (
+         UPDATE ${table} AS a
+            SET ${equipment} = to_jsonb(w.equipment),
+                ${items} = CASE WHEN w.clear_items THEN '[]'::jsonb ELSE a.${items} END,
+                ${flag} = w.flag,
+                ${updatedAt} = now()
+           FROM (SELECT w.id, w.version, (${EQUIPMENT_BY_CODE})[w.code / 4 + 1] AS equipment, w.code & 2 <> 0 AS clear_items,
+                        w.code & 1 <> 0 AS flag, w.location
+                   FROM ROWS FROM (unnest($1::int[]), unnest($2::xid[]), unnest($3::int[]), unnest($4::tid[])) AS w(id, version, code, location)
+                ) AS w
+           JOIN ${table} AS old ON old.ctid = w.location
+          WHERE a.ctid = w.location AND a.${id} = w.id AND a.xmin = w.version
+         RETURNING a.${id} AS id, old.${userId} AS user_id, old.${equipment} AS read_equipment, old.${items} AS read_items, old.${flag} AS read_flag,
+                   a.${equipment} AS equipment, a.${items} AS items, a.${flag} AS flag,
+                   w.equipment AS intended_equipment, w.clear_items, w.flag AS intended_flag
+       ),
+       audit AS (
+         INSERT INTO ${c.table} (${c.runId}, ${c.assessmentId}, ${c.userId}, ${c.previousEquipment}, ${c.previousItems}, ${c.previousFlag},
+                                 ${c.newEquipment}, ${c.newItems}, ${c.newFlag})
+         SELECT $5::uuid, id, user_id, read_equipment, read_items, read_flag, equipment, items, flag
+           FROM written
+       )
+       -- written rows stored otherwise than written (compared as text, as Node does); the INSERT above records
+       -- every written row (a data-modifying CTE always runs to completion)
+       SELECT id, CAST(equipment AS text) AS "equipmentJson", CAST(items AS text) AS "itemsJson", flag, NULL::int[] AS "writtenIds"
+         FROM written
+        WHERE ${rewriterExists}
+          AND (CAST(equipment AS text) IS DISTINCT FROM CAST(to_jsonb(intended_equipment) AS text)
+               OR CAST(items AS text) IS DISTINCT FROM CASE WHEN clear_items THEN '[]' ELSE CAST(read_items AS text) END
+               OR flag IS DISTINCT FROM intended_flag)
+       UNION ALL
+       -- only when fewer rows were written than sent: the ids written (the others were changed since they were read)
+       SELECT NULL, NULL, NULL, NULL, COALESCE(array_agg(id), '{}')
+         FROM written
+       HAVING count(*) < $6`;
 }
 
 /** The canonical values as a SQL array, indexed by writeCode / 4 + 1. */

@@ -1,5 +1,5 @@
 import type { AssessmentColumns } from '../database/assessment-columns';
-import { quoteLiteral as quote } from '../database/isolated-write';
+import { quoteLiteral as quote } from '../database/sql-literals';
 import { EQUIPMENT_VALUES } from './equipment-rules';
 
 /**

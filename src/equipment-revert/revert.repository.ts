@@ -1,6 +1,7 @@
 import { QueryRunner } from 'typeorm';
 import { AssessmentColumns, assessmentColumns } from '../database/assessment-columns';
-import { inlineValues, WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
+import { WriteStatement, writeIsolatingRefusals } from '../database/isolated-write';
+import { inlineValues } from '../database/sql-literals';
 import { ChangeColumns, changeColumns } from '../audit-store/change-columns';
 
 /** One row a migration run changed, with what it holds now. jsonb as PostgreSQL's text: equal values, equal text. */

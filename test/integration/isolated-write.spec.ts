@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { QueryRunner } from 'typeorm';
-import { inlineValues, writeIsolatingRefusals } from '../../src/database/isolated-write';
+import { writeIsolatingRefusals } from '../../src/database/isolated-write';
+import { inlineValues } from '../../src/database/sql-literals';
 import { useTestSuite } from '../helpers/suite';
 
 /**
